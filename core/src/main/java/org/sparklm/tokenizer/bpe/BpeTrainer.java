@@ -90,6 +90,7 @@ public final class BpeTrainer {
     private final LongLongMap charSymbols = new LongLongMap(1024);
     private final List<String> charSymbolNames = new ArrayList<>();
     private byte[] scratch = new byte[256];
+    private int[] charRemap;
     private boolean trained;
 
     public BpeTrainer(Config config) {
@@ -183,13 +184,55 @@ public final class BpeTrainer {
         totalWords += c;
     }
 
+    /**
+     * Adds the adjacent pairs of a word's initial symbols, weighted by its count, to {@code into}, keyed by raw
+     * symbol codes: in byte mode the byte values, in char-eow mode {@code codePoint * 2 + (last ? 1 : 0)}; the key is
+     * {@code left << 32 | right}. This is how executors count the initial pairs that {@link #train(Progress,
+     * LongLongMap)} is seeded with.
+     */
+    public static void countInitialPairs(BpeMode mode, CharSequence word, long n, LongLongMap into) {
+        if (mode == BpeMode.BYTE) {
+            byte[] b = new byte[word.length() * 3];
+            int nb = Utf8.encode(word, 0, word.length(), b, 0);
+            for (int i = 0; i + 1 < nb; i++) {
+                into.add(pair(b[i] & 0xFF, b[i + 1] & 0xFF), n);
+            }
+        } else {
+            int prev = -1;
+            int i = 0;
+            while (i < word.length()) {
+                int cp = Character.codePointAt(word, i);
+                i += Character.charCount(cp);
+                if (Character.isSurrogate((char) cp) && cp < 0x10000) {
+                    cp = 0xFFFD;
+                }
+                int code = cp * 2 + (i >= word.length() ? 1 : 0);
+                if (prev >= 0) {
+                    into.add(pair(prev, code), n);
+                }
+                prev = code;
+            }
+        }
+    }
+
     /** Trains without progress reports. */
     public Result train() {
         return train(null);
     }
 
-    /** Runs the merge loop over the words added so far. Call once. */
+    /** Runs the merge loop over the words added so far, counting the initial pairs itself. Call once. */
     public Result train(Progress progress) {
+        return train(progress, null);
+    }
+
+    /**
+     * Runs the merge loop over the words added so far. Call once.
+     *
+     * @param seededPairs the initial pair counts, computed elsewhere (by executors) with
+     *     {@link #countInitialPairs}; null to count here. Checked against the word table: their total must equal
+     *     the table's number of pair occurrences.
+     */
+    public Result train(Progress progress, LongLongMap seededPairs) {
         if (trained) {
             throw new IllegalStateException("train() was already called");
         }
@@ -226,6 +269,7 @@ public final class BpeTrainer {
             for (int i = 0; i < arenaSize; i++) {
                 arena[i] = remap[arena[i]];
             }
+            charRemap = remap;
             if (specialCount + baseCount > config.vocabSize()) {
                 throw new IllegalArgumentException("vocabulary size " + config.vocabSize() + " is smaller than the "
                     + specialCount + " special tokens plus the " + baseCount + " characters of the corpus ("
@@ -237,7 +281,7 @@ public final class BpeTrainer {
             idOfKey.put(key(bytes.get(i)), i);
         }
         MergeLoop loop = new MergeLoop(bytes, idOfKey, tokens);
-        return loop.run(progress, baseCount);
+        return loop.run(progress, baseCount, seededPairs);
     }
 
     /** A byte string as a map key (one char per byte). */
@@ -313,16 +357,45 @@ public final class BpeTrainer {
             listSize[li] = s + 1;
         }
 
-        Result run(Progress progress, int baseCount) {
+        private int idOfCode(long code) {
+            if (config.mode() == BpeMode.BYTE) {
+                return specialCount + (int) code;
+            }
+            long temp = charSymbols.get(code);
+            if (temp == 0) {
+                throw new IllegalStateException("seeded pair counts name a symbol (code " + code
+                    + ") that no word has");
+            }
+            return charRemap[(int) temp - 1];
+        }
+
+        Result run(Progress progress, int baseCount, LongLongMap seeded) {
             long minF = config.minFrequency();
+            long occurrences = 0;
             for (int w = 0; w < words; w++) {
                 int o = off[w];
                 int e = o + len[w];
                 long c = count[w];
                 for (int i = o; i + 1 < e; i++) {
                     long p = pair(arena[i], arena[i + 1]);
-                    pairCounts.add(p, c);
+                    if (seeded == null) {
+                        pairCounts.add(p, c);
+                    }
                     index(p, w);
+                }
+                if (e - o > 1) {
+                    occurrences += c * (e - o - 1);
+                }
+            }
+            if (seeded != null) {
+                long[] total = {0};
+                seeded.forEach((k, c) -> {
+                    pairCounts.add(pair(idOfCode(left(k)), idOfCode(right(k))), c);
+                    total[0] += c;
+                });
+                if (total[0] != occurrences) {
+                    throw new IllegalStateException("seeded pair counts total " + total[0]
+                        + " but the word table holds " + occurrences + " pair occurrences");
                 }
             }
             long initialPairs = pairCounts.size();

@@ -1,0 +1,417 @@
+package org.sparklm.jobs;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.io.LongWritable;
+import org.apache.hadoop.io.Text;
+import org.apache.hadoop.mapreduce.Job;
+import org.apache.hadoop.mapreduce.lib.input.FileInputFormat;
+import org.apache.hadoop.mapreduce.lib.input.TextInputFormat;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.storage.StorageLevel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.sparklm.cli.Options;
+import org.sparklm.cli.UsageException;
+import org.sparklm.io.AtomicOutput;
+import org.sparklm.io.HadoopFiles;
+import org.sparklm.io.RunStats;
+import org.sparklm.tokenizer.SpecialTokens;
+import org.sparklm.tokenizer.Utf8;
+import org.sparklm.tokenizer.bpe.BpeMode;
+import org.sparklm.tokenizer.bpe.BpeModel;
+import org.sparklm.tokenizer.bpe.BpeTokenizer;
+import org.sparklm.tokenizer.bpe.BpeTrainer;
+import org.sparklm.tokenizer.bpe.TokenizerFiles;
+import org.sparklm.tokenizer.bpe.WordSplitter;
+import org.sparklm.util.LongLongMap;
+import scala.Tuple2;
+
+/**
+ * {@code bpe-train}: learns a byte-pair-encoding vocabulary from a corpus.
+ *
+ * <pre>
+ * spark-submit --class org.sparklm.jobs.Main jobs/target/sparklm-jobs-0.1.0-SNAPSHOT.jar bpe-train \
+ *   --input hdfs:///corpus/*.txt.gz --output hdfs:///tokenizers/bpe-32k --vocab-size 32000
+ * </pre>
+ *
+ * <p>On the executors: read lines (any Hadoop FileSystem, globs, directories, compressed files), split each line into
+ * words ({@link WordSplitter}), count words per partition, sum the counts across partitions ({@code reduceByKey}), and
+ * count the initial adjacent pairs of the unique words ({@link BpeTrainer#countInitialPairs}). On the driver: the
+ * unique-word table and the pair counts are streamed in, and the incremental merge loop ({@link BpeTrainer}) runs.
+ * Outputs (tokenizer.json, vocab.json, merges.txt, report.json) are committed atomically.
+ */
+public final class BpeTrainJob {
+    private static final Logger LOG = LoggerFactory.getLogger(BpeTrainJob.class);
+
+    /**
+     * Per-partition statistics travel in the word-count RDD under keys that no word can be: a newline followed by a
+     * non-space character is never inside one pre-token (in byte mode whitespace only joins a following word when it
+     * is a plain space; in char-eow mode words hold no whitespace).
+     */
+    static final String STAT_LINES = "\n#lines";
+    static final String STAT_BYTES = "\n#bytes";
+    static final String STAT_MALFORMED = "\n#malformed";
+
+    /** The job's parameters. */
+    public record Params(List<String> inputs, String output, int vocabSize, BpeMode mode, long minFrequency,
+                         SpecialTokens specialTokens, boolean overwrite, int partitions) {
+    }
+
+    /** What the job measured; also written as report.json. */
+    public record Report(ObjectNode json, BpeModel model) {
+    }
+
+    private BpeTrainJob() {
+    }
+
+    public static Options options() {
+        return new Options("bpe-train",
+            "Learns a byte-pair-encoding vocabulary from a text corpus on Spark: the executors count words and"
+                + " pairs, the driver adds merges of the most frequent adjacent pair until the vocabulary size is"
+                + " reached. Writes tokenizer.json (HuggingFace), vocab.json + merges.txt (GPT-2) and report.json.")
+            .requiredList("input", "PATH...", "text files, directories or globs on any Hadoop FileSystem"
+                + " (file://, hdfs://, s3a://); .gz and other Hadoop codecs are decompressed")
+            .required("output", "DIR", "output directory (must not exist unless --overwrite)")
+            .value("vocab-size", "N", "total number of ids: special tokens + base symbols + merges", "30000")
+            .value("mode", "MODE", "byte (GPT-2 byte-level, never unknown) or char-eow (characters, </w>)", "byte")
+            .value("min-frequency", "N", "stop when the best pair occurs fewer times", "2")
+            .value("special-tokens", "LIST", "comma-separated special tokens; 'default' is [PAD] [UNK] [BOS] [EOS]"
+                + " [MASK] [CLS] [SEP] <extra_id_0>..<extra_id_99>; 'none' for none", "default")
+            .value("partitions", "N", "partitions of the word table (0: Spark's default parallelism)", "0")
+            .flag("overwrite", "replace an existing output directory");
+    }
+
+    /** Parses arguments; null when --help was printed. */
+    static Params parse(String[] args) {
+        Options opts = options();
+        Options.Parsed p = opts.parse(args);
+        if (p.help()) {
+            System.out.print(opts.help());
+            return null;
+        }
+        BpeMode mode;
+        SpecialTokens specials;
+        try {
+            mode = BpeMode.parse(p.string("mode"));
+            specials = SpecialTokens.parse(p.string("special-tokens"));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("bpe-train: " + e.getMessage());
+        }
+        int vocab = p.intValue("vocab-size", 1, Integer.MAX_VALUE - 1024);
+        long minF = p.longValue("min-frequency", 1, Long.MAX_VALUE);
+        try {
+            new BpeTrainer.Config(mode, vocab, minF, specials);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("bpe-train: --vocab-size: " + e.getMessage());
+        }
+        return new Params(p.list("input"), p.string("output"), vocab, mode, minF, specials, p.flag("overwrite"),
+            p.intValue("partitions", 0, 1 << 20));
+    }
+
+    public static void main(String[] args) throws Exception {
+        Params params = parse(args);
+        if (params == null) {
+            return;
+        }
+        SparkConf conf = new SparkConf().setAppName("sparklm bpe-train");
+        JobSupport.defaults(conf);
+        try (JavaSparkContext sc = new JavaSparkContext(conf)) {
+            Report r = run(sc, params);
+            printSummary(r, params);
+        }
+    }
+
+    /** Runs the job on an existing context; tests call this directly. */
+    public static Report run(JavaSparkContext sc, Params p) throws IOException {
+        long t0 = System.nanoTime();
+        Configuration hconf = sc.hadoopConfiguration();
+        // fail fast, before any work: output, inputs
+        Path outPath = new Path(p.output());
+        AtomicOutput.checkWritable(outPath.getFileSystem(hconf), outPath.getFileSystem(hconf).makeQualified(outPath),
+            p.overwrite());
+        List<FileStatus> files = HadoopFiles.expandInputs(hconf, p.inputs());
+        long inputBytes = 0;
+        for (FileStatus f : files) {
+            inputBytes += f.getLen();
+        }
+        if (inputBytes == 0) {
+            throw new UsageException("bpe-train: the input is empty (" + files.size() + " file(s), 0 bytes)");
+        }
+        LOG.info("bpe-train: {} input file(s), {} bytes, mode {}, vocabulary {}", files.size(), inputBytes,
+            p.mode().cliName(), p.vocabSize());
+
+        // ---- executors: lines -> words -> counts per partition -> summed counts
+        Job job = Job.getInstance(hconf);
+        Path[] paths = files.stream().map(FileStatus::getPath).toArray(Path[]::new);
+        FileInputFormat.setInputPaths(job, paths);
+        JavaPairRDD<LongWritable, Text> lines = sc.newAPIHadoopRDD(job.getConfiguration(), TextInputFormat.class,
+            LongWritable.class, Text.class);
+        BpeMode mode = p.mode();
+        int parts = p.partitions() > 0 ? p.partitions() : Math.max(1, sc.defaultParallelism());
+        sc.setJobDescription("bpe-train: read, pre-tokenize and count words");
+        JavaPairRDD<String, Long> counted = lines
+            .mapPartitionsToPair(it -> countPartition(it, mode))
+            .reduceByKey(Long::sum, parts)
+            .persist(StorageLevel.MEMORY_AND_DISK_SER());
+        Map<String, Long> stats = new HashMap<>(counted.filter(t -> t._1().startsWith("\n#")).collectAsMap());
+        JavaPairRDD<String, Long> words = counted.filter(t -> !t._1().startsWith("\n#"));
+        long tCount = System.nanoTime();
+
+        // ---- executors: initial pair counts of the unique words
+        sc.setJobDescription("bpe-train: count initial pairs");
+        List<Tuple2<Long, Long>> pairList = words
+            .mapPartitionsToPair(it -> pairsOfPartition(it, mode))
+            .reduceByKey(Long::sum, parts)
+            .collect();
+        LongLongMap seeded = new LongLongMap(pairList.size());
+        for (Tuple2<Long, Long> t : pairList) {
+            seeded.put(t._1(), t._2());
+        }
+        long tPairs = System.nanoTime();
+
+        // ---- driver: stream the word table in, then merge
+        sc.setJobDescription("bpe-train: collect the word table");
+        BpeTrainer trainer = new BpeTrainer(new BpeTrainer.Config(mode, p.vocabSize(), p.minFrequency(),
+            p.specialTokens()));
+        Iterator<Tuple2<String, Long>> it = words.toLocalIterator();
+        while (it.hasNext()) {
+            Tuple2<String, Long> t = it.next();
+            trainer.addWord(t._1(), t._2());
+        }
+        counted.unpersist(false);
+        if (trainer.wordCount() == 0) {
+            throw new UsageException("bpe-train: the input holds no words (" + stat(stats, STAT_LINES)
+                + " lines, all empty or whitespace)");
+        }
+        long tCollect = System.nanoTime();
+        LOG.info("bpe-train: {} unique words, {} distinct initial pairs; merging", trainer.wordCount(),
+            seeded.size());
+        ProgressLog progress = new ProgressLog();
+        BpeTrainer.Result result;
+        try {
+            result = trainer.train(progress, seeded);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("bpe-train: " + e.getMessage());
+        }
+        long tMerge = System.nanoTime();
+
+        // ---- outputs, committed atomically
+        ObjectNode report = report(p, files.size(), inputBytes, stats, result, sc);
+        try (AtomicOutput out = AtomicOutput.begin(hconf, p.output(), p.overwrite())) {
+            try (OutputStream o = out.create(TokenizerFiles.TOKENIZER_JSON)) {
+                TokenizerFiles.writeTokenizerJson(result.model(), o);
+            }
+            try (OutputStream o = out.create(TokenizerFiles.VOCAB_JSON)) {
+                TokenizerFiles.writeVocabJson(result.model(), o);
+            }
+            try (OutputStream o = out.create(TokenizerFiles.MERGES_TXT)) {
+                TokenizerFiles.writeMergesTxt(result.model(), o);
+            }
+            long tWrite = System.nanoTime();
+            ObjectNode phases = report.putObject("seconds");
+            phases.put("count_words", secs(t0, tCount));
+            phases.put("count_pairs", secs(tCount, tPairs));
+            phases.put("collect_words", secs(tPairs, tCollect));
+            phases.put("merge", secs(tCollect, tMerge));
+            phases.put("write", secs(tMerge, tWrite));
+            phases.put("total", secs(t0, tWrite));
+            ObjectNode mem = report.putObject("memory");
+            mem.put("driver_peak_heap_bytes", RunStats.peakHeapBytes());
+            mem.put("driver_peak_rss_bytes", RunStats.peakRssBytes());
+            mem.put("driver_max_heap_bytes", Runtime.getRuntime().maxMemory());
+            try (OutputStream o = out.create("report.json")) {
+                new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(o, report);
+            }
+            out.commit();
+        }
+        sc.setJobDescription(null);
+        return new Report(report, result.model());
+    }
+
+    /** Reads one partition's lines: words with their counts in this partition, then the statistics records. */
+    static Iterator<Tuple2<String, Long>> countPartition(Iterator<Tuple2<LongWritable, Text>> it, BpeMode mode) {
+        Map<String, long[]> local = new HashMap<>(1 << 16);
+        long lines = 0;
+        long bytes = 0;
+        long malformed = 0;
+        while (it.hasNext()) {
+            Text t = it.next()._2();
+            byte[] b = t.getBytes();
+            int n = t.getLength();
+            lines++;
+            bytes += n;
+            malformed += Utf8.countMalformed(b, 0, n);
+            String line = Utf8.decode(b, 0, n);
+            WordSplitter.split(mode, line, (s, e) -> {
+                long[] c = local.computeIfAbsent(line.substring(s, e), k -> new long[1]);
+                c[0]++;
+            });
+        }
+        List<Tuple2<String, Long>> out = new ArrayList<>(local.size() + 3);
+        for (Map.Entry<String, long[]> e : local.entrySet()) {
+            out.add(new Tuple2<>(e.getKey(), e.getValue()[0]));
+        }
+        out.add(new Tuple2<>(STAT_LINES, lines));
+        out.add(new Tuple2<>(STAT_BYTES, bytes));
+        out.add(new Tuple2<>(STAT_MALFORMED, malformed));
+        return out.iterator();
+    }
+
+    /** The initial pair counts of one partition of unique words. */
+    static Iterator<Tuple2<Long, Long>> pairsOfPartition(Iterator<Tuple2<String, Long>> it, BpeMode mode) {
+        LongLongMap local = new LongLongMap(1 << 12);
+        while (it.hasNext()) {
+            Tuple2<String, Long> w = it.next();
+            BpeTrainer.countInitialPairs(mode, w._1(), w._2(), local);
+        }
+        List<Tuple2<Long, Long>> out = new ArrayList<>(local.size());
+        local.forEach((k, v) -> out.add(new Tuple2<>(k, v)));
+        return out.iterator();
+    }
+
+    private static long stat(Map<String, Long> stats, String key) {
+        Long v = stats.get(key);
+        return v == null ? 0 : v;
+    }
+
+    private static double secs(long from, long to) {
+        return Math.round((to - from) / 1e6) / 1e3;
+    }
+
+    private static ObjectNode report(Params p, int files, long inputBytes, Map<String, Long> stats,
+                                     BpeTrainer.Result r, JavaSparkContext sc) {
+        ObjectNode root = JsonNodeFactory.instance.objectNode();
+        ObjectNode cfg = root.putObject("config");
+        ArrayNode inputs = cfg.putArray("input");
+        p.inputs().forEach(inputs::add);
+        cfg.put("mode", p.mode().cliName());
+        cfg.put("vocab_size", p.vocabSize());
+        cfg.put("min_frequency", p.minFrequency());
+        ArrayNode sp = cfg.putArray("special_tokens");
+        p.specialTokens().tokens().forEach(sp::add);
+        cfg.put("spark_master", sc.master());
+        cfg.put("spark_version", sc.version());
+        cfg.put("partitions", p.partitions());
+        ObjectNode in = root.putObject("input");
+        in.put("files", files);
+        in.put("bytes", inputBytes);
+        in.put("lines", stat(stats, STAT_LINES));
+        in.put("line_bytes", stat(stats, STAT_BYTES));
+        in.put("invalid_utf8_sequences", stat(stats, STAT_MALFORMED));
+        in.put("words", r.totalWords());
+        in.put("unique_words", r.uniqueWords());
+        in.put("initial_pairs", r.initialPairs());
+        ObjectNode out = root.putObject("vocabulary");
+        out.put("size", r.model().vocabSize());
+        out.put("special_tokens", r.model().specialTokens().size());
+        out.put("base_symbols", r.model().baseCount());
+        out.put("merges", r.model().mergeCount());
+        out.put("stop_reason", r.stopReason());
+        ArrayNode counts = out.putArray("merge_counts");
+        for (long c : r.mergeCounts()) {
+            counts.add(c);
+        }
+        return root;
+    }
+
+    private static void printSummary(Report r, Params p) throws IOException {
+        ObjectNode j = r.json();
+        System.out.printf(Locale.ROOT, "bpe-train: wrote %s%n", p.output());
+        System.out.printf(Locale.ROOT, "  input      %d file(s), %,d bytes, %,d lines, %,d words (%,d unique),"
+                + " %d invalid UTF-8 sequences%n", j.at("/input/files").asLong(), j.at("/input/bytes").asLong(),
+            j.at("/input/lines").asLong(), j.at("/input/words").asLong(), j.at("/input/unique_words").asLong(),
+            j.at("/input/invalid_utf8_sequences").asLong());
+        System.out.printf(Locale.ROOT, "  vocabulary %,d ids = %d special + %d base + %,d new (%,d merges); %s%n",
+            j.at("/vocabulary/size").asLong(), j.at("/vocabulary/special_tokens").asLong(),
+            j.at("/vocabulary/base_symbols").asLong(),
+            j.at("/vocabulary/size").asLong() - j.at("/vocabulary/special_tokens").asLong()
+                - j.at("/vocabulary/base_symbols").asLong(),
+            j.at("/vocabulary/merges").asLong(), j.at("/vocabulary/stop_reason").asText());
+        System.out.printf(Locale.ROOT, "  seconds    count words %.2f, count pairs %.2f, collect %.2f, merge %.2f,"
+                + " write %.2f, total %.2f%n", j.at("/seconds/count_words").asDouble(),
+            j.at("/seconds/count_pairs").asDouble(), j.at("/seconds/collect_words").asDouble(),
+            j.at("/seconds/merge").asDouble(), j.at("/seconds/write").asDouble(), j.at("/seconds/total").asDouble());
+        System.out.printf(Locale.ROOT, "  memory     driver peak heap %.0f MB, peak RSS %.0f MB%n",
+            j.at("/memory/driver_peak_heap_bytes").asLong() / 1e6, j.at("/memory/driver_peak_rss_bytes").asLong() / 1e6);
+        String example = firstLine(p.inputs());
+        if (example != null) {
+            BpeTokenizer tok = new BpeTokenizer(r.model());
+            int[] ids = tok.encode(example);
+            StringBuilder pieces = new StringBuilder();
+            for (int i = 0; i < ids.length && i < 40; i++) {
+                pieces.append(i == 0 ? "" : " | ").append(tok.decode(new int[] {ids[i]}));
+            }
+            System.out.printf(Locale.ROOT, "  example    %s%n", abbreviate(example, 160));
+            System.out.printf(Locale.ROOT, "  tokens     %s%s%n", pieces, ids.length > 40 ? " ..." : "");
+            StringBuilder idList = new StringBuilder();
+            for (int i = 0; i < ids.length && i < 40; i++) {
+                idList.append(i == 0 ? "" : " ").append(ids[i]);
+            }
+            System.out.printf(Locale.ROOT, "  ids        %s%s (%d tokens for %d characters)%n", idList,
+                ids.length > 40 ? " ..." : "", ids.length, example.length());
+        }
+        System.out.printf(Locale.ROOT, "  report     %s/report.json%n", p.output());
+    }
+
+    private static String abbreviate(String s, int n) {
+        return s.length() <= n ? s : s.substring(0, n) + "...";
+    }
+
+    /** The first non-blank line of the first input file, for the example encoding. */
+    private static String firstLine(List<String> inputs) {
+        try {
+            Configuration conf = new Configuration();
+            List<FileStatus> files = HadoopFiles.expandInputs(conf, inputs);
+            try (InputStream in = HadoopFiles.open(conf, files.get(0).getPath().toString());
+                 BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+                String line;
+                int n = 0;
+                while ((line = r.readLine()) != null && n++ < 1000) {
+                    if (!line.isBlank()) {
+                        return line.strip();
+                    }
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("no example line: {}", e.toString());
+        }
+        return null;
+    }
+
+    /** Logs merge progress about every 10% and at most every few seconds. */
+    private static final class ProgressLog implements BpeTrainer.Progress {
+        private long last = System.nanoTime();
+        private int lastPct = -1;
+
+        @Override
+        public void merged(int merges, int target, long count) {
+            int pct = target == 0 ? 100 : (int) (100L * merges / target);
+            long now = System.nanoTime();
+            if (pct / 10 != lastPct / 10 || now - last > 5_000_000_000L) {
+                LOG.info("bpe-train: merge {} of at most {} ({}%), count {}", merges, target, pct, count);
+                lastPct = pct;
+                last = now;
+            }
+        }
+    }
+}

@@ -1,0 +1,87 @@
+package org.sparklm.jobs;
+
+import java.io.FileNotFoundException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import org.sparklm.cli.TokenizeCommand;
+import org.sparklm.cli.UsageException;
+import org.sparklm.io.AtomicOutput;
+
+/**
+ * The application's entry point: {@code spark-submit --class org.sparklm.jobs.Main sparklm-jobs.jar COMMAND
+ * [options]}, or {@code deploy/bin/submit [spark-submit options] COMMAND [options]}.
+ *
+ * <p>Commands: {@code bpe-train} (Spark), {@code tokenize} (plain JVM). Bad input ends with one line
+ * {@code sparklm COMMAND: error: ...} on standard error and exit code 2; a failure while running, exit code 1.
+ */
+public final class Main {
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        int code = run(args);
+        if (code != 0) {
+            System.exit(code);
+        }
+    }
+
+    static String usage() {
+        return """
+            usage: COMMAND [options]    (COMMAND --help for its options)
+
+            commands:
+              bpe-train   learn a byte-pair-encoding vocabulary from a corpus (Spark job)
+              tokenize    encode standard input with a trained tokenizer, or decode ids (no Spark)
+            """;
+    }
+
+    /** Runs a command and returns the exit code. */
+    public static int run(String[] args) {
+        PrintStream err = System.err;
+        if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h") || args[0].equals("help")) {
+            System.out.print(usage());
+            return args.length == 0 ? 2 : 0;
+        }
+        String cmd = args[0];
+        String[] rest = Arrays.copyOfRange(args, 1, args.length);
+        try {
+            switch (cmd) {
+                case "bpe-train" -> BpeTrainJob.main(rest);
+                case "tokenize" -> {
+                    return TokenizeCommand.run(rest, System.in, System.out);
+                }
+                default -> throw new UsageException("unknown command '" + cmd + "' (commands: bpe-train, tokenize)");
+            }
+            return 0;
+        } catch (UsageException | AtomicOutput.OutputExistsException | FileNotFoundException
+                 | IllegalArgumentException e) {
+            err.println("sparklm " + cmd + ": error: " + oneLine(e.getMessage()));
+            return 2;
+        } catch (Throwable e) {
+            Throwable root = e;
+            while (root.getCause() != null && root.getCause() != root) {
+                root = root.getCause();
+            }
+            if (root instanceof UsageException || root instanceof FileNotFoundException) {
+                err.println("sparklm " + cmd + ": error: " + oneLine(root.getMessage()));
+                return 2;
+            }
+            err.println("sparklm " + cmd + ": failed: " + oneLine(root.getClass().getSimpleName() + ": "
+                + root.getMessage()));
+            if (Boolean.getBoolean("sparklm.trace")) {
+                e.printStackTrace(err);
+            }
+            return 1;
+        }
+    }
+
+    private static String oneLine(String s) {
+        if (s == null) {
+            return "(no message)";
+        }
+        String line = s.replace('\n', ' ').replace('\r', ' ');
+        byte[] b = line.getBytes(StandardCharsets.UTF_8);
+        return b.length > 2000 ? line.substring(0, 1000) + " ..." : line;
+    }
+}
