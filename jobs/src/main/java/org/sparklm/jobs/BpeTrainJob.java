@@ -74,7 +74,24 @@ public final class BpeTrainJob {
 
     /** The job's parameters. */
     public record Params(List<String> inputs, String output, int vocabSize, BpeMode mode, long minFrequency,
-                         SpecialTokens specialTokens, boolean overwrite, int partitions) {
+                         SpecialTokens specialTokens, boolean overwrite, int partitions, long minWordCount) {
+        public Params(List<String> inputs, String output, int vocabSize, BpeMode mode, long minFrequency,
+                      SpecialTokens specialTokens, boolean overwrite, int partitions) {
+            this(inputs, output, vocabSize, mode, minFrequency, specialTokens, overwrite, partitions, 1);
+        }
+    }
+
+    /** Pair-count records under negative keys (pairs are never negative) carry the word table's size. */
+    static final long STAT_UNIQUE_WORDS = -1;
+    static final long STAT_SYMBOLS = -2;
+
+    /**
+     * Driver bytes the merge loop needs, estimated: per unique word 16 (offset, length, count) + 4 (stamp) + ~40 of
+     * transient String while streaming in; per symbol 4 (arena) + ~6 (its pair occurrence in the index, with growth
+     * slack); per distinct pair ~80 (count and index map slots, list header, heap entry). See docs/DESIGN.md.
+     */
+    static long estimateDriverBytes(long uniqueWords, long symbols, long distinctPairs) {
+        return uniqueWords * 60 + symbols * 10 + distinctPairs * 80;
     }
 
     /** What the job measured; also written as report.json. */
@@ -98,6 +115,8 @@ public final class BpeTrainJob {
             .value("special-tokens", "LIST", "comma-separated special tokens; 'default' is [PAD] [UNK] [BOS] [EOS]"
                 + " [MASK] [CLS] [SEP] <extra_id_0>..<extra_id_99>; 'none' for none", "default")
             .value("partitions", "N", "partitions of the word table (0: Spark's default parallelism)", "0")
+            .value("min-word-count", "N", "drop words seen fewer than N times before merging, to bound driver"
+                + " memory on huge corpora (1 keeps every word: exact)", "1")
             .flag("overwrite", "replace an existing output directory");
     }
 
@@ -125,7 +144,7 @@ public final class BpeTrainJob {
             throw new UsageException("bpe-train: --vocab-size: " + e.getMessage());
         }
         return new Params(p.list("input"), p.string("output"), vocab, mode, minF, specials, p.flag("overwrite"),
-            p.intValue("partitions", 0, 1 << 20));
+            p.intValue("partitions", 0, 1 << 20), p.longValue("min-word-count", 1, Long.MAX_VALUE));
     }
 
     public static void main(String[] args) throws Exception {
@@ -174,7 +193,8 @@ public final class BpeTrainJob {
             .reduceByKey(Long::sum, parts)
             .persist(StorageLevel.MEMORY_AND_DISK_SER());
         Map<String, Long> stats = new HashMap<>(counted.filter(t -> t._1().startsWith("\n#")).collectAsMap());
-        JavaPairRDD<String, Long> words = counted.filter(t -> !t._1().startsWith("\n#"));
+        long minWordCount = p.minWordCount();
+        JavaPairRDD<String, Long> words = counted.filter(t -> !t._1().startsWith("\n#") && t._2() >= minWordCount);
         long tCount = System.nanoTime();
 
         // ---- executors: initial pair counts of the unique words
@@ -184,10 +204,29 @@ public final class BpeTrainJob {
             .reduceByKey(Long::sum, parts)
             .collect();
         LongLongMap seeded = new LongLongMap(pairList.size());
+        long uniqueWords = 0;
+        long symbols = 0;
         for (Tuple2<Long, Long> t : pairList) {
-            seeded.put(t._1(), t._2());
+            if (t._1() == STAT_UNIQUE_WORDS) {
+                uniqueWords = t._2();
+            } else if (t._1() == STAT_SYMBOLS) {
+                symbols = t._2();
+            } else {
+                seeded.put(t._1(), t._2());
+            }
         }
         long tPairs = System.nanoTime();
+        long need = estimateDriverBytes(uniqueWords, symbols, seeded.size());
+        Runtime rt = Runtime.getRuntime();
+        long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+        LOG.info("bpe-train: {} unique words, {} symbols, {} distinct pairs: about {} MB on the driver ({} MB free)",
+            uniqueWords, symbols, seeded.size(), need >> 20, free >> 20);
+        if (need > free) {
+            throw new UsageException(String.format(Locale.ROOT, "bpe-train: the word table (%,d unique words, %,d"
+                + " symbols) needs about %,d MB on the driver but only %,d MB of heap is free: give the driver"
+                + " more memory (--driver-memory) or drop rare words with --min-word-count", uniqueWords, symbols,
+                need >> 20, free >> 20));
+        }
 
         // ---- driver: stream the word table in, then merge
         sc.setJobDescription("bpe-train: collect the word table");
@@ -280,12 +319,18 @@ public final class BpeTrainJob {
     /** The initial pair counts of one partition of unique words. */
     static Iterator<Tuple2<Long, Long>> pairsOfPartition(Iterator<Tuple2<String, Long>> it, BpeMode mode) {
         LongLongMap local = new LongLongMap(1 << 12);
+        long unique = 0;
+        long symbols = 0;
         while (it.hasNext()) {
             Tuple2<String, Long> w = it.next();
             BpeTrainer.countInitialPairs(mode, w._1(), w._2(), local);
+            unique++;
+            symbols += w._1().length() * (mode == BpeMode.BYTE ? 2L : 1L); // UTF-8 bytes ~ 1-3 per char
         }
-        List<Tuple2<Long, Long>> out = new ArrayList<>(local.size());
+        List<Tuple2<Long, Long>> out = new ArrayList<>(local.size() + 2);
         local.forEach((k, v) -> out.add(new Tuple2<>(k, v)));
+        out.add(new Tuple2<>(STAT_UNIQUE_WORDS, unique));
+        out.add(new Tuple2<>(STAT_SYMBOLS, symbols));
         return out.iterator();
     }
 
@@ -312,6 +357,7 @@ public final class BpeTrainJob {
         cfg.put("spark_master", sc.master());
         cfg.put("spark_version", sc.version());
         cfg.put("partitions", p.partitions());
+        cfg.put("min_word_count", p.minWordCount());
         ObjectNode in = root.putObject("input");
         in.put("files", files);
         in.put("bytes", inputBytes);

@@ -32,6 +32,7 @@ public final class Main {
 
             commands:
               bpe-train   learn a byte-pair-encoding vocabulary from a corpus (Spark job)
+              bench-bpe   benchmark bpe-train and the encoder on a corpus (Spark job, prints JSON)
               tokenize    encode standard input with a trained tokenizer, or decode ids (no Spark)
             """;
     }
@@ -48,10 +49,11 @@ public final class Main {
         try {
             switch (cmd) {
                 case "bpe-train" -> BpeTrainJob.main(rest);
+                case "bench-bpe" -> BenchBpeCommand.main(rest);
                 case "tokenize" -> {
                     return TokenizeCommand.run(rest, System.in, System.out);
                 }
-                default -> throw new UsageException("unknown command '" + cmd + "' (commands: bpe-train, tokenize)");
+                default -> throw new UsageException("unknown command '" + cmd + "' (commands: bpe-train, bench-bpe, tokenize)");
             }
             return 0;
         } catch (UsageException | AtomicOutput.OutputExistsException | FileNotFoundException

@@ -213,6 +213,30 @@ class BpeTrainJobTest extends SparkTestBase {
     }
 
     @Test
+    void minWordCountPrunesRareWordsBeforeMerging() throws Exception {
+        List<String> lines = brownLines(4000);
+        Path in = tmp.resolve("in.txt");
+        Files.write(in, lines, StandardCharsets.UTF_8);
+        int vocab = 107 + 256 + 300;
+        BpeTrainJob.Report r = BpeTrainJob.run(sc, new BpeTrainJob.Params(List.of(in.toString()),
+            tmp.resolve("o").toString(), vocab, BpeMode.BYTE, 2, SpecialTokens.DEFAULT, false, 2, 3));
+        Map<String, Long> counts = new HashMap<>();
+        for (String line : lines) {
+            WordSplitter.split(BpeMode.BYTE, line, (s, e) -> counts.merge(line.substring(s, e), 1L, Long::sum));
+        }
+        BpeTrainer t = new BpeTrainer(new BpeTrainer.Config(BpeMode.BYTE, vocab, 2, SpecialTokens.DEFAULT));
+        counts.forEach((w, c) -> {
+            if (c >= 3) {
+                t.addWord(w, c);
+            }
+        });
+        BpeTrainer.Result pruned = t.train();
+        assertEquals(pruned.model(), r.model());
+        assertEquals(pruned.uniqueWords(), r.json().at("/input/unique_words").asLong());
+        assertTrue(pruned.uniqueWords() < counts.size());
+    }
+
+    @Test
     void parseRejectsBadOptionsWithOneLine() {
         UsageException e = assertThrows(UsageException.class,
             () -> BpeTrainJob.parse(new String[] {"--input", "x", "--output", "y", "--vocab-size", "300"}));

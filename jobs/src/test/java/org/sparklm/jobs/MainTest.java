@@ -1,0 +1,67 @@
+package org.sparklm.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The entry point's contract: one error line and exit code 2 for bad input; --help. No Spark context is started. */
+class MainTest {
+    @TempDir
+    Path tmp;
+
+    private record Outcome(int code, String out, String err) {
+    }
+
+    private static Outcome run(String... args) {
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            int code = Main.run(args);
+            return new Outcome(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    @Test
+    void helpListsCommandsAndOptions() {
+        Outcome o = run("--help");
+        assertEquals(0, o.code());
+        assertTrue(o.out().contains("bpe-train") && o.out().contains("tokenize"), o.out());
+        Outcome h = run("bpe-train", "--help");
+        assertEquals(0, h.code());
+        for (String opt : new String[] {"--input", "--output", "--vocab-size", "--mode", "--min-frequency",
+            "--special-tokens", "--overwrite", "--help"}) {
+            assertTrue(h.out().contains(opt), opt + " missing from help");
+        }
+    }
+
+    @Test
+    void badInputGivesOneErrorLineAndExitCode2() throws Exception {
+        Outcome unknown = run("frobnicate");
+        assertEquals(2, unknown.code());
+        assertEquals(1, unknown.err().strip().lines().count(), unknown.err());
+        Outcome small = run("bpe-train", "--input", "x", "--output", tmp.resolve("o").toString(), "--vocab-size",
+            "100");
+        assertEquals(2, small.code());
+        assertTrue(small.err().startsWith("sparklm bpe-train: error: "), small.err());
+        assertEquals(1, small.err().strip().lines().count(), small.err());
+        Outcome tok = run("tokenize", "--tokenizer", tmp.resolve("nothing").toString());
+        assertEquals(2, tok.code());
+        assertTrue(tok.err().contains("no tokenizer at"), tok.err());
+        assertEquals(1, tok.err().strip().lines().count(), tok.err());
+        assertTrue(!Files.exists(tmp.resolve("o")));
+    }
+}
