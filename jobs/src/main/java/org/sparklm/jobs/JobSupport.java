@@ -10,6 +10,7 @@ final class JobSupport {
     static void defaults(SparkConf conf) {
         conf.setIfMissing("spark.serializer", "org.apache.spark.serializer.KryoSerializer");
         conf.setIfMissing("spark.kryo.registrator", "org.sparklm.jobs.KryoRegistrator");
-        conf.setIfMissing("spark.ui.showConsoleProgress", "true");
+        // stage progress bars on an interactive terminal only (they would clutter logs)
+        conf.setIfMissing("spark.ui.showConsoleProgress", String.valueOf(System.console() != null));
     }
 }
