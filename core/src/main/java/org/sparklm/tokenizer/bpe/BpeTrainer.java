@@ -45,6 +45,14 @@ public final class BpeTrainer {
             if (mode == BpeMode.CHAR_EOW && !specialTokens.contains(SpecialTokens.UNK)) {
                 throw new IllegalArgumentException("char-eow mode needs the special token " + SpecialTokens.UNK);
             }
+            if (mode == BpeMode.BYTE) {
+                for (String t : specialTokens.tokens()) {
+                    if (t.length() == 1 && ByteLevel.charToByte(t.charAt(0)) >= 0) {
+                        throw new IllegalArgumentException("special token '" + t + "' is also the byte-level token"
+                            + " of byte " + ByteLevel.charToByte(t.charAt(0)));
+                    }
+                }
+            }
             int floor = specialTokens.size() + (mode == BpeMode.BYTE ? 256 : 0);
             if (vocabSize < floor) {
                 throw new IllegalArgumentException("vocabulary size " + vocabSize + " is smaller than the "
@@ -260,6 +268,12 @@ public final class BpeTrainer {
                 nameBytes[i] = charSymbolNames.get(i).getBytes(StandardCharsets.UTF_8);
             }
             Arrays.sort(order, (x, y) -> Arrays.compareUnsigned(nameBytes[x], nameBytes[y]));
+            for (String name : charSymbolNames) {
+                if (config.specialTokens().contains(name)) {
+                    throw new IllegalArgumentException("special token '" + name
+                        + "' is also a character of the corpus");
+                }
+            }
             int[] remap = new int[baseCount];
             for (int r = 0; r < baseCount; r++) {
                 remap[order[r]] = specialCount + r;
@@ -359,6 +373,9 @@ public final class BpeTrainer {
 
         private int idOfCode(long code) {
             if (config.mode() == BpeMode.BYTE) {
+                if (code < 0 || code > 255) {
+                    throw new IllegalStateException("seeded pair counts name byte code " + code);
+                }
                 return specialCount + (int) code;
             }
             long temp = charSymbols.get(code);
@@ -397,6 +414,17 @@ public final class BpeTrainer {
                     throw new IllegalStateException("seeded pair counts total " + total[0]
                         + " but the word table holds " + occurrences + " pair occurrences");
                 }
+                // the same set of pairs as the word table's (the index has one list per pair that occurs)
+                if (pairCounts.size() != listOf.size()) {
+                    throw new IllegalStateException("seeded pair counts name " + pairCounts.size()
+                        + " distinct pairs but the word table holds " + listOf.size());
+                }
+                pairCounts.forEach((pk, c) -> {
+                    if (c <= 0 || !listOf.containsKey(pk)) {
+                        throw new IllegalStateException("seeded pair counts name a pair (" + left(pk) + ", "
+                            + right(pk) + ") with count " + c + " that the word table does not hold");
+                    }
+                });
             }
             long initialPairs = pairCounts.size();
             pairCounts.forEach((p, c) -> {

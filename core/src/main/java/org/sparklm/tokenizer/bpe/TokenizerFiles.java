@@ -194,7 +194,14 @@ public final class TokenizerFiles {
             }
         }
         List<String> list = List.of(tokens);
-        BpeModel tmp = new BpeModel(mode, new SpecialTokens(specials), base, list, new int[0], new int[0]);
+        SpecialTokens specialTokens;
+        BpeModel tmp;
+        try { // bad special tokens or base symbols: an IOException like every other defect of the file
+            specialTokens = new SpecialTokens(specials);
+            tmp = new BpeModel(mode, specialTokens, base, list, new int[0], new int[0]);
+        } catch (IllegalArgumentException e) {
+            throw new IOException("tokenizer.json: " + e.getMessage(), e);
+        }
         JsonNode mergesNode = model.path("merges");
         int[] left = new int[mergesNode.size()];
         int[] right = new int[mergesNode.size()];
@@ -222,7 +229,7 @@ public final class TokenizerFiles {
             }
         }
         try {
-            return new BpeModel(mode, new SpecialTokens(specials), base, list, left, right);
+            return new BpeModel(mode, specialTokens, base, list, left, right);
         } catch (IllegalArgumentException e) {
             throw new IOException("tokenizer.json: " + e.getMessage(), e);
         }

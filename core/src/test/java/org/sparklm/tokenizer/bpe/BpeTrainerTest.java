@@ -236,6 +236,28 @@ class BpeTrainerTest {
     }
 
     @Test
+    void rejectsSpecialTokensThatAreAlsoBaseSymbols() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+            () -> new BpeTrainer.Config(BpeMode.BYTE, 1000, 2, SpecialTokens.parse("[PAD],!")));
+        assertTrue(e.getMessage().contains("'!'"), e.getMessage());
+        BpeTrainer t = new BpeTrainer(new BpeTrainer.Config(BpeMode.CHAR_EOW, 1000, 1, SpecialTokens.parse("[UNK],x")));
+        t.addWord("axb", 3);
+        assertThrows(IllegalArgumentException.class, t::train);
+    }
+
+    @Test
+    void seededPairsMustNameTheWordTablesPairs() {
+        // same total, but 1 of (t,h) moved to a pair no word holds: refused
+        org.sparklm.util.LongLongMap seed = new org.sparklm.util.LongLongMap(16);
+        BpeTrainer.countInitialPairs(BpeMode.BYTE, "the", 2, seed);
+        seed.add(BpeTrainer.pair('t', 'h'), -1);
+        seed.add(BpeTrainer.pair('q', 'q'), 1);
+        BpeTrainer t = new BpeTrainer(new BpeTrainer.Config(BpeMode.BYTE, 300, 1, NONE));
+        t.addWord("the", 2);
+        assertThrows(IllegalStateException.class, () -> t.train(null, seed));
+    }
+
+    @Test
     void equalsReferenceOnBundledCorpus() throws Exception {
         // the whole bundled corpus, 2 000 merges: the incremental loop must pick exactly the naive sequence
         Map<String, Long> words = BpeTestSupport.countWords(BpeMode.BYTE, BpeTestSupport.brownLines(Integer.MAX_VALUE));
