@@ -191,7 +191,15 @@ public final class BpeTokenizer implements Tokenizer {
         StringBuilder sb = new StringBuilder();
         for (int id : ids) {
             checkId(id);
+            if (id == unk) {
+                // an unknown character inside a word: no word boundary (HF's BPEDecoder does the same)
+                if (!skipSpecial) {
+                    sb.append(model.token(id));
+                }
+                continue;
+            }
             if (id < specialCount) {
+                // other special tokens stand as words of their own
                 if (!skipSpecial) {
                     sb.append(model.token(id)).append(' ');
                 }

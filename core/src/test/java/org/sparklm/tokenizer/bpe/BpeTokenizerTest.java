@@ -381,7 +381,11 @@ class BpeTokenizerTest {
             assertArrayEquals(new int[] {unk, unk}, chars.encode(c + c)); // no fusing
             // an unknown character splits nothing else: known neighbours keep their base symbols
             assertArrayEquals(new int[] {m.id("a"), unk, m.id("b</w>")}, chars.encode("a" + c + "b"));
+            // [UNK] decodes inside its word (as HF's BPEDecoder); other special tokens stand as words
+            assertEquals("a[UNK]b", chars.decode(chars.encode("a" + c + "b")));
+            assertEquals("a", chars.decode(chars.encode("a" + c + "b"), true).substring(0, 1));
         }
+        assertEquals("[CLS] the cat [SEP]", chars.decode(chars.encode("[CLS] the cat [SEP]", true)));
         // byte mode never needs [UNK]
         for (int id : bytes.encode("\u2603\u4E2D\uD83D\uDE00")) {
             assertNotEquals(unk, id);
