@@ -423,20 +423,27 @@ public final class BpeTrainJob {
         return s.length() <= n ? s : s.substring(0, n) + "...";
     }
 
-    /** The first non-blank line of the first input file, for the example encoding. */
+    /** The first non-blank line of the first input file (at most 500 characters of it), for the example. */
     private static String firstLine(List<String> inputs) {
         try {
             Configuration conf = new Configuration();
             List<FileStatus> files = HadoopFiles.expandInputs(conf, inputs);
             try (InputStream in = HadoopFiles.open(conf, files.get(0).getPath().toString());
                  BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
-                String line;
-                int n = 0;
-                while ((line = r.readLine()) != null && n++ < 1000) {
-                    if (!line.isBlank()) {
-                        return line.strip();
+                StringBuilder sb = new StringBuilder();
+                int c;
+                int read = 0;
+                while ((c = r.read()) >= 0 && read++ < 1 << 20) {
+                    if (c == '\n' || c == '\r' || sb.length() >= 500) {
+                        if (!sb.toString().isBlank()) {
+                            return sb.toString().strip();
+                        }
+                        sb.setLength(0);
+                    } else {
+                        sb.append((char) c);
                     }
                 }
+                return sb.toString().isBlank() ? null : sb.toString().strip();
             }
         } catch (IOException | RuntimeException e) {
             LOG.debug("no example line: {}", e.toString());
