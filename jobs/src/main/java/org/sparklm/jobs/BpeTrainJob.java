@@ -42,6 +42,7 @@ import org.sparklm.tokenizer.bpe.BpeModel;
 import org.sparklm.tokenizer.bpe.BpeTokenizer;
 import org.sparklm.tokenizer.bpe.BpeTrainer;
 import org.sparklm.tokenizer.bpe.TokenizerFiles;
+import org.sparklm.tokenizer.bpe.WordCounter;
 import org.sparklm.tokenizer.bpe.WordSplitter;
 import org.sparklm.util.LongLongMap;
 import scala.Tuple2;
@@ -289,7 +290,7 @@ public final class BpeTrainJob {
 
     /** Reads one partition's lines: words with their counts in this partition, then the statistics records. */
     static Iterator<Tuple2<String, Long>> countPartition(Iterator<Tuple2<LongWritable, Text>> it, BpeMode mode) {
-        Map<String, long[]> local = new HashMap<>(1 << 16);
+        WordCounter local = new WordCounter();
         long lines = 0;
         long bytes = 0;
         long malformed = 0;
@@ -301,15 +302,10 @@ public final class BpeTrainJob {
             bytes += n;
             malformed += Utf8.countMalformed(b, 0, n);
             String line = Utf8.decode(b, 0, n);
-            WordSplitter.split(mode, line, (s, e) -> {
-                long[] c = local.computeIfAbsent(line.substring(s, e), k -> new long[1]);
-                c[0]++;
-            });
+            WordSplitter.split(mode, line, (s, e) -> local.add(line, s, e));
         }
         List<Tuple2<String, Long>> out = new ArrayList<>(local.size() + 3);
-        for (Map.Entry<String, long[]> e : local.entrySet()) {
-            out.add(new Tuple2<>(e.getKey(), e.getValue()[0]));
-        }
+        local.forEach((w, c) -> out.add(new Tuple2<>(w, c)));
         out.add(new Tuple2<>(STAT_LINES, lines));
         out.add(new Tuple2<>(STAT_BYTES, bytes));
         out.add(new Tuple2<>(STAT_MALFORMED, malformed));
