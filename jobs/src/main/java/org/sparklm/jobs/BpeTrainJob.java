@@ -25,7 +25,9 @@ import org.apache.hadoop.mapreduce.Job;
 import org.apache.hadoop.mapreduce.lib.input.FileInputFormat;
 import org.apache.hadoop.mapreduce.lib.input.TextInputFormat;
 import org.apache.spark.SparkConf;
+import org.apache.spark.HashPartitioner;
 import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.storage.StorageLevel;
 import org.slf4j.Logger;
@@ -64,15 +66,6 @@ import scala.Tuple2;
 public final class BpeTrainJob {
     private static final Logger LOG = LoggerFactory.getLogger(BpeTrainJob.class);
 
-    /**
-     * Per-partition statistics travel in the word-count RDD under keys that no word can be: a newline followed by a
-     * non-space character is never inside one pre-token (in byte mode whitespace only joins a following word when it
-     * is a plain space; in char-eow mode words hold no whitespace).
-     */
-    static final String STAT_LINES = "\n#lines";
-    static final String STAT_BYTES = "\n#bytes";
-    static final String STAT_MALFORMED = "\n#malformed";
-
     /** The job's parameters. */
     public record Params(List<String> inputs, String output, int vocabSize, BpeMode mode, long minFrequency,
                          SpecialTokens specialTokens, boolean overwrite, int partitions, long minWordCount) {
@@ -81,10 +74,6 @@ public final class BpeTrainJob {
             this(inputs, output, vocabSize, mode, minFrequency, specialTokens, overwrite, partitions, 1);
         }
     }
-
-    /** Pair-count records under negative keys (pairs are never negative) carry the word table's size. */
-    static final long STAT_UNIQUE_WORDS = -1;
-    static final long STAT_SYMBOLS = -2;
 
     /**
      * Driver bytes the merge loop needs, estimated: per unique word 16 (offset, length, count) + 4 (stamp) + ~40 of
@@ -180,7 +169,7 @@ public final class BpeTrainJob {
         LOG.info("bpe-train: {} input file(s), {} bytes, mode {}, vocabulary {}", files.size(), inputBytes,
             p.mode().cliName(), p.vocabSize());
 
-        // ---- executors: lines -> words -> counts per partition -> summed counts
+        // ---- executors: lines -> words -> counts per partition -> summed counts per word-hash partition
         Job job = Job.getInstance(hconf);
         Path[] paths = files.stream().map(FileStatus::getPath).toArray(Path[]::new);
         FileInputFormat.setInputPaths(job, paths);
@@ -188,59 +177,56 @@ public final class BpeTrainJob {
             LongWritable.class, Text.class);
         BpeMode mode = p.mode();
         int parts = p.partitions() > 0 ? p.partitions() : Math.max(1, sc.defaultParallelism());
-        sc.setJobDescription("bpe-train: read, pre-tokenize and count words");
-        JavaPairRDD<String, Long> counted = lines
-            .mapPartitionsToPair(it -> countPartition(it, mode))
-            .reduceByKey(Long::sum, parts)
-            .persist(StorageLevel.MEMORY_AND_DISK_SER());
-        Map<String, Long> stats = new HashMap<>(counted.filter(t -> t._1().startsWith("\n#")).collectAsMap());
         long minWordCount = p.minWordCount();
-        JavaPairRDD<String, Long> words = counted.filter(t -> !t._1().startsWith("\n#") && t._2() >= minWordCount);
+        sc.setJobDescription("bpe-train: read, pre-tokenize and count words");
+        JavaRDD<WordBlock> table = lines
+            .mapPartitionsToPair(it -> countPartition(it, mode, parts))
+            .partitionBy(new HashPartitioner(parts))
+            .mapPartitions(it -> mergePartition(it, minWordCount))
+            .persist(StorageLevel.MEMORY_AND_DISK());
+        table.count();
         long tCount = System.nanoTime();
-
-        // ---- executors: initial pair counts of the unique words
+        // ---- executors: initial pair counts of the unique words, and the table's size
         sc.setJobDescription("bpe-train: count initial pairs");
-        List<Tuple2<Long, Long>> pairList = words
-            .mapPartitionsToPair(it -> pairsOfPartition(it, mode))
-            .reduceByKey(Long::sum, parts)
-            .collect();
-        LongLongMap seeded = new LongLongMap(pairList.size());
+        List<long[]> pairParts = table.map(b -> pairsOfBlock(b, mode)).collect();
+        long tPairs = System.nanoTime();
+        LongLongMap seeded = new LongLongMap(1 << 12);
         long uniqueWords = 0;
         long symbols = 0;
-        for (Tuple2<Long, Long> t : pairList) {
-            if (t._1() == STAT_UNIQUE_WORDS) {
-                uniqueWords = t._2();
-            } else if (t._1() == STAT_SYMBOLS) {
-                symbols = t._2();
-            } else {
-                seeded.put(t._1(), t._2());
+        for (long[] a : pairParts) {
+            uniqueWords += a[0];
+            symbols += a[1];
+            for (int i = 2; i < a.length; i += 2) {
+                seeded.add(a[i], a[i + 1]);
             }
         }
-        long tPairs = System.nanoTime();
         long need = estimateDriverBytes(uniqueWords, symbols, seeded.size());
         Runtime rt = Runtime.getRuntime();
         long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
         LOG.info("bpe-train: {} unique words, {} symbols, {} distinct pairs: about {} MB on the driver ({} MB free)",
             uniqueWords, symbols, seeded.size(), need >> 20, free >> 20);
         if (need > free) {
+            table.unpersist(false);
             throw new UsageException(String.format(Locale.ROOT, "bpe-train: the word table (%,d unique words, %,d"
                 + " symbols) needs about %,d MB on the driver but only %,d MB of heap is free: give the driver"
                 + " more memory (--driver-memory) or drop rare words with --min-word-count", uniqueWords, symbols,
                 need >> 20, free >> 20));
         }
 
-        // ---- driver: stream the word table in, then merge
+        // ---- driver: stream the word table in, one block (partition) at a time, then merge
         sc.setJobDescription("bpe-train: collect the word table");
         BpeTrainer trainer = new BpeTrainer(new BpeTrainer.Config(mode, p.vocabSize(), p.minFrequency(),
             p.specialTokens()));
-        Iterator<Tuple2<String, Long>> it = words.toLocalIterator();
+        WordBlock stats = new WordBlock();
+        Iterator<WordBlock> it = table.toLocalIterator();
         while (it.hasNext()) {
-            Tuple2<String, Long> t = it.next();
-            trainer.addWord(t._1(), t._2());
+            WordBlock b = it.next();
+            stats.addStats(b);
+            b.forEach(trainer::addWord);
         }
-        counted.unpersist(false);
+        table.unpersist(false);
         if (trainer.wordCount() == 0) {
-            throw new UsageException("bpe-train: the input holds no words (" + stat(stats, STAT_LINES)
+            throw new UsageException("bpe-train: the input holds no words (" + stats.lines()
                 + " lines, all empty or whitespace)");
         }
         long tCollect = System.nanoTime();
@@ -288,58 +274,82 @@ public final class BpeTrainJob {
         return new Report(report, result.model());
     }
 
-    /** Reads one partition's lines: words with their counts in this partition, then the statistics records. */
-    static Iterator<Tuple2<String, Long>> countPartition(Iterator<Tuple2<LongWritable, Text>> it, BpeMode mode) {
+    /**
+     * Reads one partition's lines and counts its words; returns one block per word-hash bucket (bucket = target
+     * partition), the reading statistics riding on the first.
+     */
+    static Iterator<Tuple2<Integer, WordBlock>> countPartition(Iterator<Tuple2<LongWritable, Text>> it, BpeMode mode,
+                                                               int parts) {
         WordCounter local = new WordCounter();
-        long lines = 0;
-        long bytes = 0;
-        long malformed = 0;
+        WordBlock[] buckets = new WordBlock[parts];
+        for (int i = 0; i < parts; i++) {
+            buckets[i] = new WordBlock();
+        }
+        WordBlock stats = buckets[0];
         while (it.hasNext()) {
             Text t = it.next()._2();
             byte[] b = t.getBytes();
             int n = t.getLength();
-            lines++;
-            bytes += n;
-            malformed += Utf8.countMalformed(b, 0, n);
+            stats.lines++;
+            stats.lineBytes += n;
+            stats.malformed += Utf8.countMalformed(b, 0, n);
             String line = Utf8.decode(b, 0, n);
             WordSplitter.split(mode, line, (s, e) -> local.add(line, s, e));
         }
-        List<Tuple2<String, Long>> out = new ArrayList<>(local.size() + 3);
-        local.forEach((w, c) -> out.add(new Tuple2<>(w, c)));
-        out.add(new Tuple2<>(STAT_LINES, lines));
-        out.add(new Tuple2<>(STAT_BYTES, bytes));
-        out.add(new Tuple2<>(STAT_MALFORMED, malformed));
-        return out.iterator();
-    }
-
-    /** The initial pair counts of one partition of unique words. */
-    static Iterator<Tuple2<Long, Long>> pairsOfPartition(Iterator<Tuple2<String, Long>> it, BpeMode mode) {
-        LongLongMap local = new LongLongMap(1 << 12);
-        long unique = 0;
-        long symbols = 0;
-        while (it.hasNext()) {
-            Tuple2<String, Long> w = it.next();
-            BpeTrainer.countInitialPairs(mode, w._1(), w._2(), local);
-            unique++;
-            symbols += w._1().length() * (mode == BpeMode.BYTE ? 2L : 1L); // UTF-8 bytes ~ 1-3 per char
+        local.forEach((w, c) -> buckets[Math.floorMod(w.hashCode(), parts)].add(w, c));
+        List<Tuple2<Integer, WordBlock>> out = new ArrayList<>(parts);
+        for (int i = 0; i < parts; i++) {
+            if (i == 0 || buckets[i].words() > 0) {
+                out.add(new Tuple2<>(i, buckets[i].compact()));
+            }
         }
-        List<Tuple2<Long, Long>> out = new ArrayList<>(local.size() + 2);
-        local.forEach((k, v) -> out.add(new Tuple2<>(k, v)));
-        out.add(new Tuple2<>(STAT_UNIQUE_WORDS, unique));
-        out.add(new Tuple2<>(STAT_SYMBOLS, symbols));
         return out.iterator();
     }
 
-    private static long stat(Map<String, Long> stats, String key) {
-        Long v = stats.get(key);
-        return v == null ? 0 : v;
+    /** Sums one partition's blocks into one block of unique words (dropping words below minWordCount). */
+    static Iterator<WordBlock> mergePartition(Iterator<Tuple2<Integer, WordBlock>> it, long minWordCount) {
+        WordCounter sum = new WordCounter();
+        WordBlock out = new WordBlock();
+        while (it.hasNext()) {
+            WordBlock b = it.next()._2();
+            out.addStats(b);
+            b.forEach(sum::add);
+        }
+        sum.forEach((w, c) -> {
+            if (c >= minWordCount) {
+                out.add(w, c);
+            }
+        });
+        return List.of(out.compact()).iterator();
+    }
+
+    /**
+     * The initial pair counts of one block of unique words, as {unique words, symbols, pair, count, pair, count...}.
+     */
+    static long[] pairsOfBlock(WordBlock block, BpeMode mode) {
+        LongLongMap local = new LongLongMap(1 << 12);
+        long[] sizes = new long[2];
+        block.forEach((w, c) -> {
+            BpeTrainer.countInitialPairs(mode, w, c, local);
+            sizes[0]++;
+            sizes[1] += w.length() * (mode == BpeMode.BYTE ? 2L : 1L); // UTF-8 bytes ~ 1-3 per char
+        });
+        long[] out = new long[2 + 2 * local.size()];
+        out[0] = sizes[0];
+        out[1] = sizes[1];
+        int[] i = {2};
+        local.forEach((k, v) -> {
+            out[i[0]++] = k;
+            out[i[0]++] = v;
+        });
+        return out;
     }
 
     private static double secs(long from, long to) {
         return Math.round((to - from) / 1e6) / 1e3;
     }
 
-    private static ObjectNode report(Params p, int files, long inputBytes, Map<String, Long> stats,
+    private static ObjectNode report(Params p, int files, long inputBytes, WordBlock stats,
                                      BpeTrainer.Result r, JavaSparkContext sc) {
         ObjectNode root = JsonNodeFactory.instance.objectNode();
         ObjectNode cfg = root.putObject("config");
@@ -357,9 +367,9 @@ public final class BpeTrainJob {
         ObjectNode in = root.putObject("input");
         in.put("files", files);
         in.put("bytes", inputBytes);
-        in.put("lines", stat(stats, STAT_LINES));
-        in.put("line_bytes", stat(stats, STAT_BYTES));
-        in.put("invalid_utf8_sequences", stat(stats, STAT_MALFORMED));
+        in.put("lines", stats.lines());
+        in.put("line_bytes", stats.lineBytes());
+        in.put("invalid_utf8_sequences", stats.malformed());
         in.put("words", r.totalWords());
         in.put("unique_words", r.uniqueWords());
         in.put("initial_pairs", r.initialPairs());

@@ -14,5 +14,8 @@ public final class KryoRegistrator implements org.apache.spark.serializer.KryoRe
         kryo.register(scala.Tuple2[].class);
         kryo.register(Long.class);
         kryo.register(Object[].class);
+        kryo.register(WordBlock.class);
+        kryo.register(WordBlock[].class);
+        kryo.register(long[][].class);
     }
 }

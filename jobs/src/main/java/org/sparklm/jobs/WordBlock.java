@@ -1,0 +1,110 @@
+package org.sparklm.jobs;
+
+import java.io.Serializable;
+import java.util.Arrays;
+import java.util.function.ObjLongConsumer;
+import org.sparklm.tokenizer.Utf8;
+
+/**
+ * A batch of (word, count) records plus the reading statistics of the lines they came from: what {@code bpe-train}
+ * shuffles and caches, so that Spark moves a few large records per partition rather than one record per word.
+ * Words are stored as varint UTF-8 length, UTF-8 bytes, varint count.
+ */
+public final class WordBlock implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    private byte[] data = new byte[256];
+    private int size;
+    private int words;
+    long lines;
+    long lineBytes;
+    long malformed;
+
+    /** Appends a word with its count. */
+    public void add(String word, long count) {
+        ensure(word.length() * 3 + 20);
+        int lenPos = size;
+        int n = Utf8.encode(word, 0, word.length(), data, lenPos + 5);
+        size = putVarint(data, lenPos, n);
+        System.arraycopy(data, lenPos + 5, data, size, n);
+        size += n;
+        size = putVarint(data, size, count);
+        words++;
+    }
+
+    /** Adds another block's statistics (not its words). */
+    public void addStats(WordBlock other) {
+        lines += other.lines;
+        lineBytes += other.lineBytes;
+        malformed += other.malformed;
+    }
+
+    /** Calls f for every word and count in order. */
+    public void forEach(ObjLongConsumer<String> f) {
+        int p = 0;
+        while (p < size) {
+            long len = 0;
+            int shift = 0;
+            byte b;
+            do {
+                b = data[p++];
+                len |= (long) (b & 0x7F) << shift;
+                shift += 7;
+            } while (b < 0);
+            String w = Utf8.decode(data, p, (int) len);
+            p += (int) len;
+            long c = 0;
+            shift = 0;
+            do {
+                b = data[p++];
+                c |= (long) (b & 0x7F) << shift;
+                shift += 7;
+            } while (b < 0);
+            f.accept(w, c);
+        }
+    }
+
+    public int words() {
+        return words;
+    }
+
+    public long lines() {
+        return lines;
+    }
+
+    public long lineBytes() {
+        return lineBytes;
+    }
+
+    public long malformed() {
+        return malformed;
+    }
+
+    /** Drops the spare capacity (before the block is shuffled or cached). */
+    public WordBlock compact() {
+        if (data.length != size) {
+            data = Arrays.copyOf(data, size);
+        }
+        return this;
+    }
+
+    /** Bytes of encoded words. */
+    public int sizeBytes() {
+        return size;
+    }
+
+    private void ensure(int extra) {
+        if (size + extra > data.length) {
+            data = Arrays.copyOf(data, Math.max(size + extra, data.length * 2));
+        }
+    }
+
+    private static int putVarint(byte[] a, int p, long v) {
+        while ((v & ~0x7FL) != 0) {
+            a[p++] = (byte) ((v & 0x7F) | 0x80);
+            v >>>= 7;
+        }
+        a[p++] = (byte) v;
+        return p;
+    }
+}
