@@ -91,9 +91,13 @@ class BpeTrainJobTest extends SparkTestBase {
         Files.writeString(dir.resolve("_SUCCESS"), "not data");
         int run = 0;
         for (int partitions : new int[] {1, 2, 7}) {
-            for (String input : List.of(one.toUri().toString(), dir.toString())) {
+            // a file:// URI, a directory, and a glob plus a plain path naming the same files
+            List<List<String>> inputs = List.of(List.of(one.toUri().toString()), List.of(dir.toString()),
+                List.of(dir.toUri() + "/part-[0-5].txt*", dir.resolve("part-6.txt").toString(), dir + "/part-{7,8,9}.txt",
+                    dir + "/part-1?.txt"));
+            for (List<String> input : inputs) {
                 Path out = tmp.resolve("out-" + run++);
-                BpeTrainJob.Report r = BpeTrainJob.run(sc, params(List.of(input), out, vocab, BpeMode.BYTE,
+                BpeTrainJob.Report r = BpeTrainJob.run(sc, params(input, out, vocab, BpeMode.BYTE,
                     partitions, false));
                 assertEquals(expected, r.model(), "partitions " + partitions + " input " + input);
                 assertEquals(expected, TokenizerFiles.load(out), "written tokenizer.json");
