@@ -1,0 +1,84 @@
+package org.sparklm.data;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
+/**
+ * Writes a flat little-endian token stream (a shard) to an output stream, counting tokens and documents and computing
+ * the sha256 of the bytes written. Not thread-safe; closes the stream on {@link #close()}.
+ */
+public final class ShardWriter implements AutoCloseable {
+    private final OutputStream out;
+    private final TokenDtype dtype;
+    private final long maxId;
+    private final MessageDigest sha;
+    private final byte[] buf = new byte[1 << 16];
+    private int used;
+    private long tokens;
+    private long documents;
+
+    public ShardWriter(OutputStream out, TokenDtype dtype) {
+        this.out = out;
+        this.dtype = dtype;
+        this.maxId = dtype == TokenDtype.UINT16 ? 0xFFFFL : 0xFFFFFFFFL;
+        try {
+            this.sha = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Appends one document's tokens. */
+    public void writeDocument(int[] ids) throws IOException {
+        for (int id : ids) {
+            write(id);
+        }
+        documents++;
+    }
+
+    /** Appends one token. */
+    public void write(int id) throws IOException {
+        if (id < 0 || id > maxId) {
+            throw new IllegalArgumentException("token id " + id + " does not fit " + dtype.numpyName());
+        }
+        if (used + 4 > buf.length) {
+            flushBuffer();
+        }
+        buf[used++] = (byte) id;
+        buf[used++] = (byte) (id >>> 8);
+        if (dtype == TokenDtype.UINT32) {
+            buf[used++] = (byte) (id >>> 16);
+            buf[used++] = (byte) (id >>> 24);
+        }
+        tokens++;
+    }
+
+    private void flushBuffer() throws IOException {
+        sha.update(buf, 0, used);
+        out.write(buf, 0, used);
+        used = 0;
+    }
+
+    public long tokens() {
+        return tokens;
+    }
+
+    public long documents() {
+        return documents;
+    }
+
+    /** Flushes, closes the stream and returns the sha256 (hex) of everything written. */
+    public String finish() throws IOException {
+        flushBuffer();
+        out.close();
+        return HexFormat.of().formatHex(sha.digest());
+    }
+
+    @Override
+    public void close() throws IOException {
+        out.close();
+    }
+}

@@ -1,0 +1,150 @@
+package org.sparklm.data;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.apache.hadoop.conf.Configuration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ShardFormatTest {
+    @TempDir
+    Path tmp;
+
+    private ShardManifest.Shard write(Path file, TokenDtype dtype, List<int[]> docs) throws IOException {
+        ShardWriter w = new ShardWriter(Files.newOutputStream(file), dtype);
+        for (int[] d : docs) {
+            w.writeDocument(d);
+        }
+        String sha = w.finish();
+        return new ShardManifest.Shard(file.getFileName().toString(), w.tokens(), w.documents(), sha);
+    }
+
+    private static List<int[]> docs(long seed, int n, int maxId) {
+        Random r = new Random(seed);
+        List<int[]> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            int[] d = new int[1 + r.nextInt(50)];
+            for (int j = 0; j < d.length; j++) {
+                d[j] = r.nextInt(maxId);
+            }
+            out.add(d);
+        }
+        return out;
+    }
+
+    @Test
+    void bytesAreWhatNumpyMemmapReads() throws IOException {
+        for (TokenDtype dtype : TokenDtype.values()) {
+            int maxId = dtype == TokenDtype.UINT16 ? 65_536 : Integer.MAX_VALUE;
+            List<int[]> d = docs(1, 200, maxId);
+            Path f = tmp.resolve("s-" + dtype.numpyName() + ".bin");
+            ShardManifest.Shard s = write(f, dtype, d);
+            ByteBuffer bb = ByteBuffer.wrap(Files.readAllBytes(f)).order(ByteOrder.LITTLE_ENDIAN);
+            assertEquals(s.tokens() * dtype.bytes(), Files.size(f));
+            for (int[] doc : d) {
+                for (int id : doc) {
+                    long raw = dtype == TokenDtype.UINT16 ? Short.toUnsignedInt(bb.getShort())
+                        : Integer.toUnsignedLong(bb.getInt());
+                    assertEquals(id, raw);
+                }
+            }
+            assertEquals(200, s.documents());
+        }
+        assertEquals(TokenDtype.UINT16, TokenDtype.forVocabulary(65_536));
+        assertEquals(TokenDtype.UINT32, TokenDtype.forVocabulary(65_537));
+        ShardWriter w = new ShardWriter(OutputStream.nullOutputStream(), TokenDtype.UINT16);
+        assertThrows(IllegalArgumentException.class, () -> w.write(65_536));
+    }
+
+    @Test
+    void manifestRoundTripsAndWindowsReadTheRightTokens() throws IOException {
+        List<int[]> d = docs(2, 300, 5000);
+        ShardManifest.Shard s = write(tmp.resolve("train-00000.bin"), TokenDtype.UINT16, d);
+        ShardManifest m = new ShardManifest(1, "ab".repeat(32), 5000, TokenDtype.UINT16, 3,
+            Map.of("train", List.of(s), "val", List.of()));
+        try (OutputStream o = Files.newOutputStream(tmp.resolve(ShardManifest.FILE))) {
+            m.write(o, null);
+        }
+        ShardManifest back;
+        try (InputStream in = Files.newInputStream(tmp.resolve(ShardManifest.FILE))) {
+            back = ShardManifest.read(in);
+        }
+        assertEquals(m, back);
+        int[] all = d.stream().flatMapToInt(java.util.Arrays::stream).toArray();
+        org.apache.hadoop.fs.Path dir = new org.apache.hadoop.fs.Path(tmp.toUri());
+        try (ShardFile f = ShardFile.open(new Configuration(), dir, s, TokenDtype.UINT16, true)) {
+            Iterator<int[]> seq = f.sequentialWindows(64);
+            int k = 0;
+            while (seq.hasNext()) {
+                assertArrayEquals(java.util.Arrays.copyOfRange(all, k * 64, k * 64 + 64), seq.next());
+                k++;
+            }
+            assertEquals(all.length / 64, k);
+            List<int[]> a = new ArrayList<>();
+            f.randomWindows(32, 20, 7, 0).forEachRemaining(a::add);
+            List<int[]> b = new ArrayList<>();
+            f.randomWindows(32, 20, 7, 0).forEachRemaining(b::add);
+            List<int[]> c = new ArrayList<>();
+            f.randomWindows(32, 20, 7, 1).forEachRemaining(c::add);
+            assertEquals(20, a.size());
+            for (int i = 0; i < 20; i++) {
+                assertArrayEquals(a.get(i), b.get(i));
+            }
+            assertNotEquals(java.util.Arrays.deepToString(a.toArray()), java.util.Arrays.deepToString(c.toArray()));
+            // every random window is a real slice of the stream
+            for (int[] w : a) {
+                boolean found = false;
+                for (int off = 0; off + 32 <= all.length && !found; off++) {
+                    found = java.util.Arrays.equals(all, off, off + 32, w, 0, 32);
+                }
+                assertTrue(found);
+            }
+        }
+    }
+
+    @Test
+    void truncatedOrAlteredShardsAreDetectedByName() throws IOException {
+        Path f = tmp.resolve("train-00001.bin");
+        ShardManifest.Shard s = write(f, TokenDtype.UINT16, docs(3, 100, 1000));
+        org.apache.hadoop.fs.Path dir = new org.apache.hadoop.fs.Path(tmp.toUri());
+        byte[] bytes = Files.readAllBytes(f);
+        Files.write(f, java.util.Arrays.copyOf(bytes, bytes.length - 2));
+        IOException trunc = assertThrows(IOException.class,
+            () -> ShardFile.open(new Configuration(), dir, s, TokenDtype.UINT16, false));
+        assertTrue(trunc.getMessage().contains("train-00001.bin") && trunc.getMessage().contains("truncated"),
+            trunc.getMessage());
+        bytes[10] ^= 1;
+        Files.write(f, bytes);
+        ShardFile.open(new Configuration(), dir, s, TokenDtype.UINT16, false).close(); // size still matches
+        IOException altered = assertThrows(IOException.class,
+            () -> ShardFile.open(new Configuration(), dir, s, TokenDtype.UINT16, true));
+        assertTrue(altered.getMessage().contains("train-00001.bin") && altered.getMessage().contains("sha256"),
+            altered.getMessage());
+        Files.delete(f);
+        assertThrows(IOException.class, () -> ShardFile.open(new Configuration(), dir, s, TokenDtype.UINT16, false));
+    }
+
+    @Test
+    void manifestRejectsOtherFormatsAndMissingFields() {
+        assertThrows(IOException.class, () -> ShardManifest.read(new java.io.ByteArrayInputStream(
+            "{\"format\":\"other\"}".getBytes())));
+        assertThrows(IOException.class, () -> ShardManifest.read(new java.io.ByteArrayInputStream(
+            "{\"format\":\"sparklm-shards\",\"format_version\":1,\"splits\":{}}".getBytes())));
+    }
+}
