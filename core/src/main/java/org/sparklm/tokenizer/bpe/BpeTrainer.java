@@ -24,10 +24,13 @@ import org.sparklm.util.LongLongMap;
  *
  * <p>The loop is incremental: a pair-to-words index names the words a merge can change, and a max-heap with lazy
  * invalidation (an entry whose count is stale is re-pushed with the current count when it reaches the top) picks the
- * next pair; no merge recounts the corpus. The order in which words are added never changes the result.
+ * next pair; no merge recounts the corpus. The order in which words are added never changes the result. The words
+ * lie in one {@code int} array, each with its length and count in front of its symbols, so that rewriting a word
+ * costs one or two cache misses, and a merge loads the words it rewrites ahead, in blocks (see {@code MergeLoop}).
  *
- * <p>Memory: one {@code int} per symbol of every unique word plus 16 bytes per word, 16 bytes per distinct pair
- * (counts), the pair index (an {@code int} per pair occurrence) and the heap. See docs/DESIGN.md.
+ * <p>Memory: the word table, 4 bytes per symbol plus 12 per unique word; the pair index ({@link PairIndex}), an
+ * {@code int} per (pair, word) entry (at first about one per symbol, in lists allocated at their exact size) plus
+ * about 100 bytes per distinct pair (hash slot, count, list header, heap entry). See docs/DESIGN.md.
  *
  * <p>Usage: {@code new BpeTrainer(config)}, {@link #addWord} for every unique word, then {@link #train} once.
  */
@@ -181,7 +184,8 @@ public final class BpeTrainer {
 
     private void ensureArena(int extra) {
         if (arenaSize + (long) extra > Integer.MAX_VALUE - 16) {
-            throw new IllegalStateException("word table exceeds 2^31 symbols; see docs/DESIGN.md (memory bounds)");
+            throw new IllegalStateException("word table exceeds 2^31 ints (symbols plus 3 per word); see"
+                + " docs/DESIGN.md (memory bounds)");
         }
         if (arenaSize + extra > arena.length) {
             arena = Arrays.copyOf(arena, (int) Math.min(Integer.MAX_VALUE - 16,
@@ -334,9 +338,10 @@ public final class BpeTrainer {
      *
      * <p>Merging (a, b) into z rewrites, in place, each word its pair's list names. A replaced occurrence with a left
      * neighbour x moves the word's count from pair (x, a) to (x, z); with a right neighbour y, from (b, y) to (z, y).
-     * The moves are summed per neighbour symbol while the words are rewritten ({@code leftMoved[x]},
-     * {@code rightMoved[y]}) and applied to the pair counts at the end, once per distinct neighbour: a merge that
-     * rewrites a million words does a few hundred hash lookups, not millions.
+     * The moves are summed per neighbour while the words are rewritten ({@code moved}, indexed by symbol, so cheap)
+     * and applied to the pair counts at the end, once per distinct neighbour: a merge that rewrites a million words
+     * does a few thousand hash lookups, not millions. Likewise the words that gain a new pair are collected first
+     * ({@code gained}) and appended to its list once the list's exact size is known.
      */
     private final class MergeLoop {
         private final List<byte[]> tokenBytes;
@@ -663,7 +668,7 @@ public final class BpeTrainer {
             return merged;
         }
 
-        /** Word o, count c, gains the pair of a neighbour code (see {@link #moved}). */
+        /** Word o, count c, gains the pair of a neighbour code (see {@code moved}). */
         private void neighbour(int code, long c, int o) {
             if (lastGainer[code] == 0) {
                 touched.add(code);

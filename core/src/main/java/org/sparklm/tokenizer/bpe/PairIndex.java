@@ -9,8 +9,8 @@ import org.sparklm.util.LongLongMap;
  * word table. A list may name a word that no longer holds the pair (such a visit changes nothing), never the reverse.
  *
  * <p>Layout: the pair-to-id hash table interleaves key and id in one {@code long[]} (one cache line per probe);
- * each word list is an {@code int[]} whose element 0 is its size. Memory per pair: about 27 bytes of hash table
- * (16-byte slots, at most 0.6 full), 8 (count), 4 (list reference), 16 (list header) + 4 per listed word.
+ * each word list is an {@code int[]} whose element 0 is its size. Memory per pair: 27 to 53 bytes of hash table
+ * (16-byte slots, 0.3 to 0.6 full), 8 (count), 4 (list reference), 20 (list header and size), 4 per listed word.
  * Not thread-safe.
  */
 final class PairIndex {
@@ -96,6 +96,9 @@ final class PairIndex {
     }
 
     private void growTable() {
+        if (mask + 1 >= 1 << 29) {
+            throw new IllegalStateException("more than " + size + " distinct pairs; see docs/DESIGN.md (memory bounds)");
+        }
         long[] old = table;
         allocTable((mask + 1) * 2);
         for (int s = 0; s < old.length; s += 2) {
