@@ -6,7 +6,8 @@ import org.sparklm.util.LongLongMap;
 /**
  * The distinct adjacent pairs of a BPE training run, each with a dense id (in order of first sight), its current
  * count and the words that may hold it: the pair-to-words index. Words are named by their offset in the trainer's
- * word table. A list may name a word that no longer holds the pair (such a visit changes nothing), never the reverse.
+ * word table. A list may name a word that no longer holds the pair, or name a word twice (such a visit changes
+ * nothing); a word that holds the pair is always listed.
  *
  * <p>Layout: the pair-to-id hash table interleaves key and id in one {@code long[]} (one cache line per probe);
  * each word list is an {@code int[]} whose element 0 is its size. Memory per pair: 27 to 53 bytes of hash table
@@ -97,7 +98,8 @@ final class PairIndex {
 
     private void growTable() {
         if (mask + 1 >= 1 << 29) {
-            throw new IllegalStateException("more than " + size + " distinct pairs; see docs/DESIGN.md (memory bounds)");
+            throw new IllegalStateException("more than " + size + " distinct pairs; see docs/DESIGN.md"
+                + " (memory bounds)");
         }
         long[] old = table;
         allocTable((mask + 1) * 2);
@@ -151,7 +153,7 @@ final class PairIndex {
             return;
         }
         if (n + 1 == l.length) {
-            l = words[id] = Arrays.copyOf(l, l.length + (l.length >> 1));
+            l = words[id] = Arrays.copyOf(l, l.length + (l.length >> 1) + 1);
         }
         l[n + 1] = w;
         l[0] = n + 1;
