@@ -180,4 +180,9 @@ public final class Utf8 {
     private static boolean isContinuation(byte x) {
         return (x & 0xC0) == 0x80;
     }
+
+    /** A code point as it is encoded: an unpaired surrogate counts as U+FFFD (see {@link #encode}). */
+    public static int scalar(int codePoint) {
+        return codePoint < 0x10000 && Character.isSurrogate((char) codePoint) ? 0xFFFD : codePoint;
+    }
 }

@@ -11,11 +11,9 @@ import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.Path;
@@ -76,16 +74,16 @@ public final class BpeTrainJob {
     }
 
     /**
-     * Driver bytes the merge loop needs, estimated: per unique word 16 (offset, length, count) + 4 (stamp) + ~40 of
-     * transient String while streaming in; per symbol 4 (arena) + ~6 (its pair occurrence in the index, with growth
-     * slack); per distinct pair ~80 (count and index map slots, list header, heap entry). See docs/DESIGN.md.
+     * Driver bytes the merge loop needs, estimated conservatively: per unique word 12 (record header) + ~40 of
+     * transient String while streaming in; per symbol 4 (arena) + ~4 (its entry in the pair index) with slack; per
+     * distinct pair ~80-100 (index slot, count, list header, heap entry). See docs/DESIGN.md.
      */
     static long estimateDriverBytes(long uniqueWords, long symbols, long distinctPairs) {
         return uniqueWords * 60 + symbols * 10 + distinctPairs * 80;
     }
 
     /** What the job measured; also written as report.json. */
-    public record Report(ObjectNode json, BpeModel model) {
+    public record Report(ObjectNode json, BpeModel model, String firstFile) {
     }
 
     private BpeTrainJob() {
@@ -146,7 +144,7 @@ public final class BpeTrainJob {
         JobSupport.defaults(conf);
         try (JavaSparkContext sc = new JavaSparkContext(conf)) {
             Report r = run(sc, params);
-            printSummary(r, params);
+            printSummary(r, params, sc.hadoopConfiguration());
         }
     }
 
@@ -271,7 +269,7 @@ public final class BpeTrainJob {
             out.commit();
         }
         sc.setJobDescription(null);
-        return new Report(report, result.model());
+        return new Report(report, result.model(), files.get(0).getPath().toString());
     }
 
     /**
@@ -386,7 +384,7 @@ public final class BpeTrainJob {
         return root;
     }
 
-    private static void printSummary(Report r, Params p) throws IOException {
+    private static void printSummary(Report r, Params p, Configuration conf) throws IOException {
         ObjectNode j = r.json();
         System.out.printf(Locale.ROOT, "bpe-train: wrote %s%n", p.output());
         System.out.printf(Locale.ROOT, "  input      %d file(s), %,d bytes, %,d lines, %,d words (%,d unique),"
@@ -405,7 +403,7 @@ public final class BpeTrainJob {
             j.at("/seconds/merge").asDouble(), j.at("/seconds/write").asDouble(), j.at("/seconds/total").asDouble());
         System.out.printf(Locale.ROOT, "  memory     driver peak heap %.0f MB, peak RSS %.0f MB%n",
             j.at("/memory/driver_peak_heap_bytes").asLong() / 1e6, j.at("/memory/driver_peak_rss_bytes").asLong() / 1e6);
-        String example = firstLine(p.inputs());
+        String example = firstLine(conf, r.firstFile());
         if (example != null) {
             BpeTokenizer tok = new BpeTokenizer(r.model());
             int[] ids = tok.encode(example);
@@ -429,32 +427,28 @@ public final class BpeTrainJob {
         return s.length() <= n ? s : s.substring(0, n) + "...";
     }
 
-    /** The first non-blank line of the first input file (at most 500 characters of it), for the example. */
-    private static String firstLine(List<String> inputs) {
-        try {
-            Configuration conf = new Configuration();
-            List<FileStatus> files = HadoopFiles.expandInputs(conf, inputs);
-            try (InputStream in = HadoopFiles.open(conf, files.get(0).getPath().toString());
-                 BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
-                StringBuilder sb = new StringBuilder();
-                int c;
-                int read = 0;
-                while ((c = r.read()) >= 0 && read++ < 1 << 20) {
-                    if (c == '\n' || c == '\r' || sb.length() >= 500) {
-                        if (!sb.toString().isBlank()) {
-                            return sb.toString().strip();
-                        }
-                        sb.setLength(0);
-                    } else {
-                        sb.append((char) c);
-                    }
+    /** The first non-blank line of a file (at most 500 characters of it), for the example. */
+    private static String firstLine(Configuration conf, String file) {
+        try (InputStream in = HadoopFiles.open(conf, file);
+             BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+            StringBuilder sb = new StringBuilder();
+            int c;
+            int read = 0;
+            while ((c = r.read()) >= 0 && read++ < 1 << 20) {
+                boolean end = c == '\n' || c == '\r' || sb.length() >= 500;
+                if (!end) {
+                    sb.append((char) c);
+                } else if (!sb.toString().isBlank()) {
+                    return sb.toString().strip();
+                } else {
+                    sb.setLength(0);
                 }
-                return sb.toString().isBlank() ? null : sb.toString().strip();
             }
+            return sb.toString().isBlank() ? null : sb.toString().strip();
         } catch (IOException | RuntimeException e) {
             LOG.debug("no example line: {}", e.toString());
+            return null;
         }
-        return null;
     }
 
     /** Logs merge progress about every 10% and at most every few seconds. */

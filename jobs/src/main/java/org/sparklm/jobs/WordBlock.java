@@ -41,26 +41,12 @@ public final class WordBlock implements Serializable {
 
     /** Calls f for every word and count in order. */
     public void forEach(ObjLongConsumer<String> f) {
-        int p = 0;
-        while (p < size) {
-            long len = 0;
-            int shift = 0;
-            byte b;
-            do {
-                b = data[p++];
-                len |= (long) (b & 0x7F) << shift;
-                shift += 7;
-            } while (b < 0);
-            String w = Utf8.decode(data, p, (int) len);
-            p += (int) len;
-            long c = 0;
-            shift = 0;
-            do {
-                b = data[p++];
-                c |= (long) (b & 0x7F) << shift;
-                shift += 7;
-            } while (b < 0);
-            f.accept(w, c);
+        int[] p = {0};
+        while (p[0] < size) {
+            int len = (int) getVarint(data, p);
+            String w = Utf8.decode(data, p[0], len);
+            p[0] += len;
+            f.accept(w, getVarint(data, p));
         }
     }
 
@@ -97,6 +83,19 @@ public final class WordBlock implements Serializable {
         if (size + extra > data.length) {
             data = Arrays.copyOf(data, Math.max(size + extra, data.length * 2));
         }
+    }
+
+    /** Reads an unsigned LEB128 varint at {@code p[0]} and moves {@code p[0]} past it. */
+    private static long getVarint(byte[] a, int[] p) {
+        long v = 0;
+        int shift = 0;
+        byte b;
+        do {
+            b = a[p[0]++];
+            v |= (long) (b & 0x7F) << shift;
+            shift += 7;
+        } while (b < 0);
+        return v;
     }
 
     private static int putVarint(byte[] a, int p, long v) {

@@ -50,12 +50,18 @@ class BpeTrainJobTest extends SparkTestBase {
         }
     }
 
-    /** The same corpus trained on one thread, without Spark. */
-    static BpeModel direct(List<String> lines, BpeMode mode, int vocab) {
+    /** Word counts of lines, split as the job splits them, on one thread. */
+    static Map<String, Long> countWords(List<String> lines, BpeMode mode) {
         Map<String, Long> counts = new HashMap<>();
         for (String line : lines) {
             WordSplitter.split(mode, line, (s, e) -> counts.merge(line.substring(s, e), 1L, Long::sum));
         }
+        return counts;
+    }
+
+    /** The same corpus trained on one thread, without Spark. */
+    static BpeModel direct(List<String> lines, BpeMode mode, int vocab) {
+        Map<String, Long> counts = countWords(lines, mode);
         BpeTrainer t = new BpeTrainer(new BpeTrainer.Config(mode, vocab, 2, SpecialTokens.DEFAULT));
         counts.forEach(t::addWord);
         return t.train().model();
@@ -224,10 +230,7 @@ class BpeTrainJobTest extends SparkTestBase {
         int vocab = 107 + 256 + 300;
         BpeTrainJob.Report r = BpeTrainJob.run(sc, new BpeTrainJob.Params(List.of(in.toString()),
             tmp.resolve("o").toString(), vocab, BpeMode.BYTE, 2, SpecialTokens.DEFAULT, false, 2, 3));
-        Map<String, Long> counts = new HashMap<>();
-        for (String line : lines) {
-            WordSplitter.split(BpeMode.BYTE, line, (s, e) -> counts.merge(line.substring(s, e), 1L, Long::sum));
-        }
+        Map<String, Long> counts = countWords(lines, BpeMode.BYTE);
         BpeTrainer t = new BpeTrainer(new BpeTrainer.Config(BpeMode.BYTE, vocab, 2, SpecialTokens.DEFAULT));
         counts.forEach((w, c) -> {
             if (c >= 3) {

@@ -106,11 +106,9 @@ public final class BpeTokenizer implements Tokenizer {
             n = 0;
             int i = 0;
             while (i < word.length()) {
-                int cp = Character.codePointAt(word, i);
-                i += Character.charCount(cp);
-                if (cp < 0x10000 && Character.isSurrogate((char) cp)) {
-                    cp = 0xFFFD;
-                }
+                int raw = Character.codePointAt(word, i);
+                i += Character.charCount(raw);
+                int cp = Utf8.scalar(raw);
                 sym[n++] = charId(cp, i >= word.length());
             }
         }

@@ -157,11 +157,9 @@ public final class BpeTrainer {
             int k = 0;
             int i = 0;
             while (i < word.length()) {
-                int cp = Character.codePointAt(word, i);
-                i += Character.charCount(cp);
-                if (Character.isSurrogate((char) cp) && cp < 0x10000) {
-                    cp = 0xFFFD;
-                }
+                int raw = Character.codePointAt(word, i);
+                i += Character.charCount(raw);
+                int cp = Utf8.scalar(raw);
                 arena[s + k++] = charSymbol(cp, i >= word.length());
             }
             appendWord(k, n);
@@ -223,11 +221,9 @@ public final class BpeTrainer {
             int prev = -1;
             int i = 0;
             while (i < word.length()) {
-                int cp = Character.codePointAt(word, i);
-                i += Character.charCount(cp);
-                if (Character.isSurrogate((char) cp) && cp < 0x10000) {
-                    cp = 0xFFFD;
-                }
+                int raw = Character.codePointAt(word, i);
+                i += Character.charCount(raw);
+                int cp = Utf8.scalar(raw);
                 int code = cp * 2 + (i >= word.length() ? 1 : 0);
                 if (prev >= 0) {
                     into.add(pair(prev, code), n);

@@ -54,33 +54,26 @@ final class PairIndex {
         return (int) table[2 * slot(pair, mask)];
     }
 
-    /** The id of a pair, or -1 if it was never seen. */
-    int id(long pair) {
+    /** The slot holding the pair, or the empty slot where it would go. */
+    private int probe(long pair) {
         int s = slot(pair, mask);
-        while (true) {
-            long k = table[2 * s];
-            if (k == pair) {
-                return (int) table[2 * s + 1];
-            }
-            if (k == EMPTY) {
-                return -1;
-            }
+        while (table[2 * s] != pair && table[2 * s] != EMPTY) {
             s = (s + 1) & mask;
         }
+        return s;
+    }
+
+    /** The id of a pair, or -1 if it was never seen. */
+    int id(long pair) {
+        int s = probe(pair);
+        return table[2 * s] == pair ? (int) table[2 * s + 1] : -1;
     }
 
     /** The id of a pair, given a new id (count 0, no words) if it was never seen. */
     int idOrAdd(long pair) {
-        int s = slot(pair, mask);
-        while (true) {
-            long k = table[2 * s];
-            if (k == pair) {
-                return (int) table[2 * s + 1];
-            }
-            if (k == EMPTY) {
-                break;
-            }
-            s = (s + 1) & mask;
+        int s = probe(pair);
+        if (table[2 * s] == pair) {
+            return (int) table[2 * s + 1];
         }
         int id = size++;
         table[2 * s] = pair;
