@@ -40,7 +40,7 @@ public final class AtomicOutput implements AutoCloseable {
      */
     public static AtomicOutput begin(Configuration conf, String output, boolean overwrite) throws IOException {
         Path target = new Path(output);
-        FileSystem fs = target.getFileSystem(conf);
+        FileSystem fs = HadoopFiles.forWriting(conf, target);
         target = fs.makeQualified(target);
         checkWritable(fs, target, overwrite);
         Path parent = target.getParent();

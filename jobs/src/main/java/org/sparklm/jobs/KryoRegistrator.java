@@ -17,5 +17,12 @@ public final class KryoRegistrator implements org.apache.spark.serializer.KryoRe
         kryo.register(WordBlock.class);
         kryo.register(WordBlock[].class);
         kryo.register(long[][].class);
+        kryo.register(java.util.ArrayList.class);
+        kryo.register(org.sparklm.data.EncodedDocument.class);
+        kryo.register(org.sparklm.data.EncodeStats.class);
+        kryo.register(DocKey.class);
+        kryo.register(DocKey[].class);
+        kryo.register(ShardJob.ShardResult.class);
+        kryo.register(ShardJob.ShardResult[].class);
     }
 }

@@ -12,7 +12,7 @@ import org.sparklm.io.AtomicOutput;
  * The application's entry point: {@code spark-submit --class org.sparklm.jobs.Main sparklm-jobs.jar COMMAND
  * [options]}, or {@code deploy/bin/submit [spark-submit options] COMMAND [options]}.
  *
- * <p>Commands: {@code bpe-train} (Spark), {@code tokenize} (plain JVM). Bad input ends with one line
+ * <p>Commands: {@code bpe-train}, {@code shard} (Spark), {@code tokenize} (plain JVM). Bad input ends with one line
  * {@code sparklm COMMAND: error: ...} on standard error and exit code 2; a failure while running, exit code 1.
  */
 public final class Main {
@@ -32,6 +32,7 @@ public final class Main {
 
             commands:
               bpe-train   learn a byte-pair-encoding vocabulary from a corpus (Spark job)
+              shard       encode a corpus into train/val token shards with a trained tokenizer (Spark job)
               bench-bpe   benchmark bpe-train and the encoder on a corpus (Spark job, prints JSON)
               tokenize    encode standard input with a trained tokenizer, or decode ids (no Spark)
             """;
@@ -49,11 +50,12 @@ public final class Main {
         try {
             switch (cmd) {
                 case "bpe-train" -> BpeTrainJob.main(rest);
+                case "shard" -> ShardJob.main(rest);
                 case "bench-bpe" -> BenchBpeCommand.main(rest);
                 case "tokenize" -> {
                     return TokenizeCommand.run(rest, System.in, System.out);
                 }
-                default -> throw new UsageException("unknown command '" + cmd + "' (commands: bpe-train, bench-bpe, tokenize)");
+                default -> throw new UsageException("unknown command '" + cmd + "' (commands: bpe-train, shard, bench-bpe, tokenize)");
             }
             return 0;
         } catch (UsageException | AtomicOutput.OutputExistsException | FileNotFoundException

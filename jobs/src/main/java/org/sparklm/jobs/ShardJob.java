@@ -1,0 +1,648 @@
+package org.sparklm.jobs;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.Serializable;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.io.LongWritable;
+import org.apache.hadoop.io.Text;
+import org.apache.hadoop.mapreduce.InputSplit;
+import org.apache.hadoop.mapreduce.Job;
+import org.apache.hadoop.mapreduce.lib.input.FileInputFormat;
+import org.apache.hadoop.mapreduce.lib.input.FileSplit;
+import org.apache.hadoop.mapreduce.lib.input.TextInputFormat;
+import org.apache.spark.SparkConf;
+import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.JavaNewHadoopRDD;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.storage.StorageLevel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.sparklm.cli.Options;
+import org.sparklm.cli.UsageException;
+import org.sparklm.data.DocFormat;
+import org.sparklm.data.DocumentEncoder;
+import org.sparklm.data.DocumentKey;
+import org.sparklm.data.EncodeStats;
+import org.sparklm.data.EncodedDocument;
+import org.sparklm.data.ShardManifest;
+import org.sparklm.data.ShardPlan;
+import org.sparklm.data.ShardWriter;
+import org.sparklm.data.TokenDtype;
+import org.sparklm.io.AtomicOutput;
+import org.sparklm.io.HadoopFiles;
+import org.sparklm.io.RunStats;
+import org.sparklm.tokenizer.bpe.BpeModel;
+import org.sparklm.tokenizer.bpe.BpeTokenizer;
+import org.sparklm.tokenizer.bpe.TokenizerFiles;
+import scala.Tuple2;
+
+/**
+ * {@code shard}: encodes a corpus on the executors into training shards (docs/FORMATS.md).
+ *
+ * <pre>
+ * spark-submit --class org.sparklm.jobs.Main jobs/target/sparklm-jobs-0.1.0-SNAPSHOT.jar shard \
+ *   --input hdfs:///corpus/*.jsonl.gz --doc-format jsonl --tokenizer hdfs:///tokenizers/bpe-32k \
+ *   --output hdfs:///shards/corpus-bpe-32k
+ * </pre>
+ *
+ * <p>Pipeline: (1) executors read documents (lines, JSON lines or whole files, any Hadoop FileSystem), encode each with
+ * the broadcast tokenizer, append EOS and hash the document's identity (input-relative file name and byte position)
+ * with the seed ({@link DocumentKey}); the encoded documents are cached. (2) The split: validation when the split hash
+ * is under {@code val-fraction * 2^64}. (3) Planning: the documents' (split, order hash, length) are sorted, and
+ * per-partition token sums give each document its offset in its split, hence its shard ({@link ShardPlan}); only the
+ * first key of each run of one shard reaches the driver. (4) The documents are shuffled to one partition per shard,
+ * sorted by order hash, and each task writes its shard. Nothing depends on the partitioning: 1 or 100 input
+ * partitions give the same bytes.
+ */
+public final class ShardJob {
+    private static final Logger LOG = LoggerFactory.getLogger(ShardJob.class);
+
+    /** The job's parameters. */
+    public record Params(List<String> inputs, String tokenizer, String output, double valFraction, int shards,
+                         DocFormat format, String textField, long seed, String eosToken, int partitions,
+                         boolean strict, boolean overwrite) {
+    }
+
+    /** What the job wrote and measured. */
+    public record Result(ShardManifest manifest, ObjectNode report) {
+    }
+
+    /** A file-format document larger than this is refused (it would not fit a Java string once decoded). */
+    static final long MAX_FILE_DOCUMENT_BYTES = 512L << 20;
+
+    private ShardJob() {
+    }
+
+    public static Options options() {
+        return new Options("shard",
+            "Encodes a corpus with a trained tokenizer on the executors and writes training shards: flat"
+                + " little-endian uint16/uint32 token files (numpy.memmap reads them) split into train and val,"
+                + " documents shuffled across shards and each followed by the EOS id, plus manifest.json.")
+            .requiredList("input", "PATH...", "text files, directories or globs on any Hadoop FileSystem"
+                + " (file://, hdfs://, s3a://); .gz and other Hadoop codecs are decompressed")
+            .required("tokenizer", "DIR", "a bpe-train output directory (or its tokenizer.json)")
+            .required("output", "DIR", "output directory (must not exist unless --overwrite)")
+            .value("val-fraction", "F", "share of documents in the validation split, in [0, 1)", "0.01")
+            .value("shards", "N", "number of training shards (0: one per 100M tokens); validation shards are"
+                + " sized like training shards", "0")
+            .value("doc-format", "FORMAT", "line (each non-blank line is a document), file (each file is one"
+                + " document) or jsonl (one JSON object per line, text in --text-field)", "line")
+            .value("text-field", "NAME", "jsonl: the field holding the text, or a JSON pointer such as"
+                + " /meta/body", "text")
+            .value("seed", "S", "seed of the split and of the shuffle", "1234")
+            .value("eos-token", "TOKEN", "the special token appended to every document", "[EOS]")
+            .value("partitions", "N", "read the input in at least N partitions, splitting files (0: twice"
+                + " Spark's default parallelism); the output does not depend on it", "0")
+            .flag("strict", "jsonl: fail on the first malformed line instead of skipping and counting them")
+            .flag("overwrite", "replace an existing output directory");
+    }
+
+    /** Parses arguments; null when --help was printed. */
+    static Params parse(String[] args) {
+        Options opts = options();
+        Options.Parsed p = opts.parse(args);
+        if (p.help()) {
+            System.out.print(opts.help());
+            return null;
+        }
+        DocFormat format;
+        try {
+            format = DocFormat.parse(p.string("doc-format"));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("shard: --doc-format: " + e.getMessage());
+        }
+        double val = p.doubleValue("val-fraction", 0, 1);
+        if (val >= 1) {
+            throw new UsageException("shard: --val-fraction must be below 1, got " + p.string("val-fraction"));
+        }
+        String field = p.string("text-field");
+        if (field.isEmpty()) {
+            throw new UsageException("shard: --text-field is empty");
+        }
+        return new Params(p.list("input"), p.string("tokenizer"), p.string("output"), val,
+            p.intValue("shards", 0, 1 << 20), format, field, p.longValue("seed", Long.MIN_VALUE, Long.MAX_VALUE),
+            p.string("eos-token"), p.intValue("partitions", 0, 1 << 20), p.flag("strict"), p.flag("overwrite"));
+    }
+
+    public static void main(String[] args) throws Exception {
+        Params params = parse(args);
+        if (params == null) {
+            return;
+        }
+        SparkConf conf = new SparkConf().setAppName("sparklm shard");
+        JobSupport.defaults(conf);
+        try (JavaSparkContext sc = new JavaSparkContext(conf)) {
+            Result r = run(sc, params);
+            printSummary(r, params);
+        }
+    }
+
+    /** Runs the job on an existing context; tests call this directly. */
+    public static Result run(JavaSparkContext sc, Params p) throws IOException {
+        long t0 = System.nanoTime();
+        Configuration hconf = sc.hadoopConfiguration();
+        // ---- fail fast, before any work: output, tokenizer, inputs
+        Path outPath = new Path(p.output());
+        FileSystem outFs = outPath.getFileSystem(hconf);
+        AtomicOutput.checkWritable(outFs, outFs.makeQualified(outPath), p.overwrite());
+        LoadedTokenizer tok = loadTokenizer(hconf, p.tokenizer());
+        int eosId = tok.model.id(p.eosToken());
+        if (eosId < 0) {
+            throw new UsageException("shard: the tokenizer has no token " + p.eosToken() + " (--eos-token)");
+        }
+        TokenDtype dtype = TokenDtype.forVocabulary(tok.model.vocabSize());
+        List<HadoopFiles.InputFile> files = HadoopFiles.expandInputsNamed(hconf, p.inputs());
+        long inputBytes = files.stream().mapToLong(f -> f.status().getLen()).sum();
+        Map<String, String> nameOf = new HashMap<>();
+        Map<String, String> pathOf = new HashMap<>();
+        for (HadoopFiles.InputFile f : files) {
+            nameOf.put(f.status().getPath().toString(), f.name());
+            pathOf.put(f.name(), f.status().getPath().toString());
+        }
+        LOG.info("shard: {} input file(s), {} bytes, format {}, tokenizer {} ({} ids, {}), val fraction {}",
+            files.size(), inputBytes, p.format().cliName(), p.tokenizer(), tok.model.vocabSize(), dtype.numpyName(),
+            p.valFraction());
+
+        // ---- (1) executors: read, encode, hash; cached
+        Broadcast<byte[]> tokBytes = sc.broadcast(tok.bytes);
+        String tokSha = tok.sha256;
+        int target = p.partitions() > 0 ? p.partitions() : 2 * Math.max(1, sc.defaultParallelism());
+        long threshold0 = DocumentKey.threshold(p.valFraction());
+        EncoderSpec spec = new EncoderSpec(tokBytes, tokSha, eosId, p.format(), p.textField(), p.seed(), threshold0);
+        JavaRDD<EncodedDocument> encoded = readAndEncode(sc, files, nameOf, inputBytes, target, spec, hconf)
+            .persist(StorageLevel.MEMORY_AND_DISK_SER());
+        JavaRDD<EncodedDocument> plan = null;
+        try {
+            sc.setJobDescription("shard: read and encode documents");
+            EncodeStats stats = encoded.filter(d -> !d.isDocument()).map(d -> d.stats).reduce(EncodeStats::merge);
+            long tEncode = System.nanoTime();
+            LOG.info("shard: encoded {} documents, {} tokens in {} s ({} empty skipped, {} malformed)",
+                stats.documents, stats.tokens, secs(t0, tEncode), stats.emptyDocuments, stats.malformed);
+            List<ObjectNode> malformed = describeMalformed(hconf, stats, pathOf);
+            if (stats.malformed > 0 && p.strict()) {
+                throw new UsageException(String.format(Locale.ROOT, "shard: %d malformed JSON line(s) (--strict):"
+                    + " %s", stats.malformed, String.join("; ", malformed.stream().map(m -> m.path("file").asText()
+                    + ":" + m.path("line").asLong() + ": " + m.path("reason").asText()).toList())));
+            }
+            if (stats.documents == 0) {
+                throw new UsageException(String.format(Locale.ROOT, "shard: the input holds no document (%d"
+                    + " record(s): %d empty, %d malformed)", stats.records, stats.emptyDocuments, stats.malformed));
+            }
+            long threshold = finalThreshold(p.valFraction(), threshold0, stats);
+
+            // ---- (2, 3) plan: sort (split, order, length), per-partition sums, runs of equal shard
+            sc.setJobDescription("shard: plan the shards");
+            JavaRDD<EncodedDocument> docs = encoded.filter(EncodedDocument::isDocument);
+            int planParts = Math.max(1, sc.defaultParallelism());
+            JavaPairRDD<DocKey, Long> sorted = docs
+                .mapToPair(d -> new Tuple2<>(new DocKey(DocumentKey.isValidation(d.split, threshold) ? 1 : 0,
+                    d.orderHi, d.orderLo), (long) d.tokens.length))
+                .sortByKey(true, planParts)
+                .persist(StorageLevel.MEMORY_AND_DISK());
+            List<long[]> sums = sorted.mapPartitions(ShardJob::sumPartition).collect();
+            long[] totalTokens = new long[2];
+            long[] totalDocs = new long[2];
+            long[][] prefix = new long[sums.size()][2];
+            for (int i = 0; i < sums.size(); i++) {
+                long[] s = sums.get(i);
+                prefix[i] = totalTokens.clone();
+                for (int g = 0; g < 2; g++) {
+                    totalDocs[g] += s[2 * g];
+                    totalTokens[g] += s[2 * g + 1];
+                }
+            }
+            int nTrain = ShardPlan.trainShards(p.shards(), totalTokens[0], totalDocs[0]);
+            int nVal = ShardPlan.validationShards(totalTokens[1], totalDocs[1], totalTokens[0], nTrain);
+            int[] counts = {nTrain, nVal};
+            List<long[]> runs = sorted.mapPartitionsWithIndex(
+                (idx, it) -> runStarts(it, prefix[idx], totalTokens, counts), false).collect();
+            sorted.unpersist(false);
+            Assigner assign = new Assigner(runs, nTrain);
+            long tPlan = System.nanoTime();
+            LOG.info("shard: train {} documents, {} tokens in {} shard(s); val {} documents, {} tokens in {}"
+                + " shard(s)", totalDocs[0], totalTokens[0], nTrain, totalDocs[1], totalTokens[1], nVal);
+
+            // ---- (4) shuffle to one partition per shard, sorted by order; each task writes its shard
+            List<ShardResult> written;
+            ObjectNode report;
+            try (AtomicOutput out = AtomicOutput.begin(hconf, p.output(), p.overwrite())) {
+                sc.setJobDescription("shard: write " + (nTrain + nVal) + " shard(s)");
+                String tempDir = out.temp().toString();
+                HadoopConf taskConf = new HadoopConf(hconf);
+                written = docs
+                    .mapToPair(d -> new Tuple2<>(new DocKey(assign.shard(DocumentKey.isValidation(d.split,
+                        threshold), d.orderHi, d.orderLo), d.orderHi, d.orderLo), d.tokens))
+                    .repartitionAndSortWithinPartitions(new DocKey.GroupPartitioner(nTrain + nVal), new DocKey.Order())
+                    .mapPartitionsWithIndex((idx, it) -> writeShard(idx, it, nTrain, nVal, dtype, tempDir, taskConf),
+                        false)
+                    .collect();
+                long tWrite = System.nanoTime();
+                Map<String, List<ShardManifest.Shard>> splits = new LinkedHashMap<>();
+                written.stream().sorted((a, b) -> Integer.compare(a.index, b.index)).forEach(r ->
+                    splits.computeIfAbsent(r.split, k -> new ArrayList<>()).add(
+                        new ShardManifest.Shard(r.file, r.tokens, r.documents, r.sha256)));
+                ShardManifest manifest = new ShardManifest(ShardManifest.VERSION, tokSha, tok.model.vocabSize(),
+                    dtype, eosId, splits);
+                report = report(p, sc, tokSha, files.size(), inputBytes, stats, malformed, manifest,
+                    new double[] {secs(t0, tEncode), secs(tEncode, tPlan), secs(tPlan, tWrite), secs(t0, tWrite)});
+                try (OutputStream o = out.create(ShardManifest.FILE)) {
+                    manifest.write(o, report);
+                }
+                out.commit();
+                return new Result(manifest, report);
+            }
+        } finally {
+            encoded.unpersist(false);
+            tokBytes.destroy();
+            sc.setJobDescription(null);
+        }
+    }
+
+    /** The validation threshold, moved when the nominal one leaves a split empty although there are 2+ documents. */
+    static long finalThreshold(double valFraction, long nominal, EncodeStats s) {
+        if (s.documents < 2 || valFraction == 0) {
+            return nominal;
+        }
+        if (s.nominalValidation == 0) {
+            return s.minSplit + 1; // the document with the smallest split hash goes to validation
+        }
+        if (s.nominalValidation == s.documents) {
+            return s.maxSplit; // the one with the largest stays in train
+        }
+        return nominal;
+    }
+
+    // ------------------------------------------------------------------------------------------------ reading
+
+    /** What each encoding task needs; captured in the task closures. */
+    record EncoderSpec(Broadcast<byte[]> tokenizer, String tokenizerSha, int eosId, DocFormat format,
+                       String textField, long seed, long threshold) implements Serializable {
+        DocumentEncoder encoder() {
+            return new DocumentEncoder(TokenizerCache.get(tokenizerSha, tokenizer), eosId, format, textField, seed,
+                threshold);
+        }
+    }
+
+    private static JavaRDD<EncodedDocument> readAndEncode(JavaSparkContext sc, List<HadoopFiles.InputFile> files,
+                                                         Map<String, String> nameOf, long inputBytes, int target,
+                                                         EncoderSpec spec, Configuration hconf) throws IOException {
+        if (spec.format() == DocFormat.FILE) {
+            List<String[]> list = new ArrayList<>();
+            for (HadoopFiles.InputFile f : files) {
+                list.add(new String[] {f.status().getPath().toString(), f.name()});
+            }
+            HadoopConf taskConf = new HadoopConf(hconf);
+            return sc.parallelize(list, Math.max(1, Math.min(list.size(), target)))
+                .mapPartitions(it -> spec.encoder().encodeAll(it, (f, enc) -> encodeFile(f, enc, taskConf)));
+        }
+        Job job = Job.getInstance(hconf);
+        FileInputFormat.setInputPaths(job, files.stream().map(f -> f.status().getPath()).toArray(Path[]::new));
+        long maxSplit = Math.max(1 << 16, (inputBytes + target - 1) / target);
+        FileInputFormat.setMaxInputSplitSize(job, maxSplit);
+        @SuppressWarnings("unchecked")
+        JavaNewHadoopRDD<LongWritable, Text> lines = (JavaNewHadoopRDD<LongWritable, Text>) sc.newAPIHadoopRDD(
+            job.getConfiguration(), TextInputFormat.class, LongWritable.class, Text.class);
+        return lines.mapPartitionsWithInputSplit((split, it) -> encodeLines(split, it, nameOf, spec), false);
+    }
+
+    private static Iterator<EncodedDocument> encodeLines(InputSplit split, Iterator<Tuple2<LongWritable, Text>> it,
+                                                         Map<String, String> nameOf, EncoderSpec spec) {
+        Path path = ((FileSplit) split).getPath();
+        String name = nameOf.get(path.toString());
+        if (name == null) {
+            throw new IllegalStateException("input split of an unlisted file " + path);
+        }
+        return spec.encoder().encodeAll(it, (t, enc) ->
+            enc.encode(name, t._1().get(), t._2().getBytes(), 0, t._2().getLength()));
+    }
+
+    private static EncodedDocument encodeFile(String[] file, DocumentEncoder enc, HadoopConf conf) {
+        try (InputStream in = HadoopFiles.open(conf.get(), file[0])) {
+            byte[] b = in.readNBytes((int) MAX_FILE_DOCUMENT_BYTES + 1);
+            if (b.length > MAX_FILE_DOCUMENT_BYTES) {
+                throw new UsageException("shard: " + file[0] + " is larger than " + (MAX_FILE_DOCUMENT_BYTES >> 20)
+                    + " MB, too large for one document (--doc-format file); use line or jsonl");
+            }
+            return enc.encode(file[1], 0, b, 0, b.length);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** One tokenizer per executor JVM, built from the broadcast tokenizer.json once. */
+    static final class TokenizerCache {
+        private static final Map<String, BpeTokenizer> CACHE = new ConcurrentHashMap<>();
+
+        private TokenizerCache() {
+        }
+
+        static BpeTokenizer get(String sha, Broadcast<byte[]> bytes) {
+            return CACHE.computeIfAbsent(sha, k -> {
+                if (CACHE.size() > 4) {
+                    CACHE.clear();
+                }
+                try {
+                    return new BpeTokenizer(TokenizerFiles.readTokenizerJson(new ByteArrayInputStream(bytes.value())));
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+        }
+    }
+
+    record LoadedTokenizer(byte[] bytes, String sha256, BpeModel model) {
+    }
+
+    /** Reads and checks the tokenizer; every problem is a UsageException naming the path. */
+    static LoadedTokenizer loadTokenizer(Configuration conf, String dir) throws IOException {
+        Path p = new Path(dir);
+        FileSystem fs = p.getFileSystem(conf);
+        if (!fs.exists(p)) {
+            throw new UsageException("shard: tokenizer directory " + dir + " does not exist");
+        }
+        Path f = fs.getFileStatus(p).isDirectory() ? new Path(p, TokenizerFiles.TOKENIZER_JSON) : p;
+        if (!fs.exists(f)) {
+            throw new UsageException("shard: " + dir + " holds no " + TokenizerFiles.TOKENIZER_JSON
+                + " (make one with bpe-train)");
+        }
+        byte[] bytes;
+        try (InputStream in = fs.open(f)) {
+            bytes = in.readNBytes(1 << 30);
+        }
+        BpeModel model;
+        try {
+            model = TokenizerFiles.readTokenizerJson(new ByteArrayInputStream(bytes));
+        } catch (IOException | RuntimeException e) {
+            throw new UsageException("shard: invalid tokenizer " + f + ": " + e.getMessage());
+        }
+        return new LoadedTokenizer(bytes, sha256(bytes), model);
+    }
+
+    static String sha256(byte[] b) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The first malformed records with line numbers (reading those files up to the positions). */
+    private static List<ObjectNode> describeMalformed(Configuration conf, EncodeStats s, Map<String, String> pathOf)
+        throws IOException {
+        List<ObjectNode> out = new ArrayList<>();
+        Map<String, List<String[]>> byFile = new LinkedHashMap<>();
+        for (String[] m : s.firstMalformed()) {
+            byFile.computeIfAbsent(m[0], k -> new ArrayList<>()).add(m);
+        }
+        for (var e : byFile.entrySet()) {
+            long[] offsets = e.getValue().stream().mapToLong(m -> Long.parseLong(m[1])).toArray();
+            long[] lines = HadoopFiles.lineNumbers(conf, pathOf.get(e.getKey()), offsets);
+            for (int i = 0; i < offsets.length; i++) {
+                ObjectNode o = JsonNodeFactory.instance.objectNode();
+                o.put("file", pathOf.get(e.getKey()));
+                o.put("line", lines[i]);
+                o.put("byte_offset", offsets[i]);
+                o.put("reason", e.getValue().get(i)[2]);
+                out.add(o);
+            }
+        }
+        return out;
+    }
+
+    // ------------------------------------------------------------------------------------------------ planning
+
+    /** {train docs, train tokens, val docs, val tokens} of one sorted partition. */
+    private static Iterator<long[]> sumPartition(Iterator<Tuple2<DocKey, Long>> it) {
+        long[] s = new long[4];
+        while (it.hasNext()) {
+            Tuple2<DocKey, Long> t = it.next();
+            s[2 * t._1().group]++;
+            s[2 * t._1().group + 1] += t._2();
+        }
+        return List.of(s).iterator();
+    }
+
+    /** {group, hi, lo, shard} for the first document of the partition and every document that starts a new shard. */
+    private static Iterator<long[]> runStarts(Iterator<Tuple2<DocKey, Long>> it, long[] start, long[] totals,
+                                              int[] counts) {
+        long[] offset = start.clone();
+        int[] last = {-1, -1};
+        List<long[]> out = new ArrayList<>();
+        while (it.hasNext()) {
+            Tuple2<DocKey, Long> t = it.next();
+            int g = t._1().group;
+            int s = ShardPlan.shardOf(offset[g], t._2(), totals[g], counts[g]);
+            offset[g] += t._2();
+            if (s != last[g]) {
+                out.add(new long[] {g, t._1().hi, t._1().lo, s});
+                last[g] = s;
+            }
+        }
+        return out.iterator();
+    }
+
+    /** Maps a document's (split, order hash) to its global shard index: the run that starts at or before it. */
+    static final class Assigner implements Serializable {
+        private static final long serialVersionUID = 1L;
+        private final long[][] hi = new long[2][];
+        private final long[][] lo = new long[2][];
+        private final int[][] shard = new int[2][];
+        private final int trainShards;
+
+        Assigner(List<long[]> runs, int trainShards) {
+            this.trainShards = trainShards;
+            for (int g = 0; g < 2; g++) {
+                int gg = g;
+                List<long[]> r = new ArrayList<>(runs.stream().filter(a -> a[0] == gg).toList());
+                r.sort((a, b) -> new DocKey(0, a[1], a[2]).compareTo(new DocKey(0, b[1], b[2])));
+                hi[g] = r.stream().mapToLong(a -> a[1]).toArray();
+                lo[g] = r.stream().mapToLong(a -> a[2]).toArray();
+                shard[g] = r.stream().mapToInt(a -> (int) a[3]).toArray();
+            }
+        }
+
+        int shard(boolean validation, long h, long l) {
+            int g = validation ? 1 : 0;
+            int a = 0;
+            int b = hi[g].length - 1; // find the last run start <= (h, l)
+            int found = 0;
+            while (a <= b) {
+                int m = (a + b) >>> 1;
+                int c = Long.compareUnsigned(hi[g][m], h);
+                if (c == 0) {
+                    c = Long.compareUnsigned(lo[g][m], l);
+                }
+                if (c <= 0) {
+                    found = m;
+                    a = m + 1;
+                } else {
+                    b = m - 1;
+                }
+            }
+            int s = shard[g].length == 0 ? 0 : shard[g][found];
+            return validation ? trainShards + s : s;
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ writing
+
+    /** What one write task reports back. */
+    static final class ShardResult implements Serializable {
+        private static final long serialVersionUID = 1L;
+        String split;
+        int index;
+        String file;
+        long tokens;
+        long documents;
+        String sha256;
+    }
+
+    private static Iterator<ShardResult> writeShard(int idx, Iterator<Tuple2<DocKey, int[]>> it, int nTrain,
+                                                    int nVal, TokenDtype dtype, String tempDir, HadoopConf conf)
+        throws IOException {
+        ShardResult r = new ShardResult();
+        r.index = idx;
+        r.split = idx < nTrain ? "train" : "val";
+        r.file = idx < nTrain ? ShardPlan.fileName("train", idx, nTrain)
+            : ShardPlan.fileName("val", idx - nTrain, nVal);
+        Path dir = new Path(tempDir);
+        FileSystem fs = HadoopFiles.forWriting(conf.get(), dir);
+        TaskContext ctx = TaskContext.get();
+        Path tmp = new Path(dir, "." + r.file + ".attempt-" + (ctx == null ? 0 : ctx.taskAttemptId()));
+        Path dst = new Path(dir, r.file);
+        ShardWriter w = new ShardWriter(fs.create(tmp, true), dtype);
+        try {
+            while (it.hasNext()) {
+                w.writeDocument(it.next()._2());
+            }
+            r.sha256 = w.finish();
+        } catch (IOException | RuntimeException e) {
+            w.close();
+            fs.delete(tmp, false);
+            throw e;
+        }
+        r.tokens = w.tokens();
+        r.documents = w.documents();
+        if (fs.exists(dst)) {
+            fs.delete(dst, false); // a failed earlier attempt of this task
+        }
+        if (!fs.rename(tmp, dst)) {
+            throw new IOException("cannot rename " + tmp + " to " + dst);
+        }
+        return List.of(r).iterator();
+    }
+
+    // ------------------------------------------------------------------------------------------------ report
+
+    private static double secs(long from, long to) {
+        return Math.round((to - from) / 1e6) / 1e3;
+    }
+
+    private static ObjectNode report(Params p, JavaSparkContext sc, String tokSha, int files, long inputBytes,
+                                     EncodeStats s, List<ObjectNode> malformed, ShardManifest m, double[] secs) {
+        ObjectNode root = JsonNodeFactory.instance.objectNode();
+        ObjectNode cfg = root.putObject("config");
+        ArrayNode inputs = cfg.putArray("input");
+        p.inputs().forEach(inputs::add);
+        cfg.put("tokenizer", p.tokenizer());
+        cfg.put("doc_format", p.format().cliName());
+        if (p.format() == DocFormat.JSONL) {
+            cfg.put("text_field", p.textField());
+        }
+        cfg.put("val_fraction", p.valFraction());
+        cfg.put("shards", p.shards());
+        cfg.put("seed", p.seed());
+        cfg.put("eos_token", p.eosToken());
+        cfg.put("spark_master", sc.master());
+        cfg.put("spark_version", sc.version());
+        ObjectNode in = root.putObject("input");
+        in.put("files", files);
+        in.put("bytes", inputBytes);
+        in.put("records", s.records);
+        in.put("documents", s.documents);
+        in.put("empty_documents_skipped", s.emptyDocuments);
+        in.put("malformed_records_skipped", s.malformed);
+        ArrayNode mal = in.putArray("first_malformed");
+        malformed.forEach(mal::add);
+        in.put("invalid_utf8_sequences", s.invalidUtf8);
+        in.put("text_bytes", s.textBytes);
+        ObjectNode sp = root.putObject("splits");
+        for (String split : List.of("train", "val")) {
+            ObjectNode o = sp.putObject(split);
+            List<ShardManifest.Shard> shards = m.shards(split);
+            o.put("documents", m.documents(split));
+            o.put("tokens", m.tokens(split));
+            o.put("shards", shards.size());
+            o.put("min_shard_tokens", shards.stream().mapToLong(ShardManifest.Shard::tokens).min().orElse(0));
+            o.put("max_shard_tokens", shards.stream().mapToLong(ShardManifest.Shard::tokens).max().orElse(0));
+        }
+        long tokens = m.tokens("train") + m.tokens("val");
+        long docs = m.documents("train") + m.documents("val");
+        root.put("tokens", tokens);
+        root.put("bytes_per_token", tokens - docs > 0 ? round3((double) s.textBytes / (tokens - docs)) : 0);
+        ObjectNode t = root.putObject("seconds");
+        t.put("read_encode", secs[0]);
+        t.put("plan", secs[1]);
+        t.put("write", secs[2]);
+        t.put("total", secs[3]);
+        root.put("tokens_per_second", secs[3] > 0 ? Math.round(tokens / secs[3]) : 0);
+        root.put("encode_tokens_per_second", secs[0] > 0 ? Math.round(tokens / secs[0]) : 0);
+        root.put("driver_peak_heap_bytes", RunStats.peakHeapBytes());
+        return root;
+    }
+
+    private static double round3(double v) {
+        return Math.round(v * 1000) / 1000.0;
+    }
+
+    private static void printSummary(Result r, Params p) {
+        ObjectNode j = r.report();
+        System.out.printf(Locale.ROOT, "shard: wrote %s%n", p.output());
+        System.out.printf(Locale.ROOT, "  input      %d file(s), %,d bytes, %,d records: %,d documents, %,d empty"
+                + " skipped, %,d malformed skipped, %d invalid UTF-8 sequences%n", j.at("/input/files").asLong(),
+            j.at("/input/bytes").asLong(), j.at("/input/records").asLong(), j.at("/input/documents").asLong(),
+            j.at("/input/empty_documents_skipped").asLong(), j.at("/input/malformed_records_skipped").asLong(),
+            j.at("/input/invalid_utf8_sequences").asLong());
+        for (var m : j.at("/input/first_malformed")) {
+            System.out.printf(Locale.ROOT, "  malformed  %s line %d: %s%n", m.path("file").asText(),
+                m.path("line").asLong(), m.path("reason").asText());
+        }
+        for (String split : List.of("train", "val")) {
+            ObjectNode o = (ObjectNode) j.at("/splits/" + split);
+            System.out.printf(Locale.ROOT, "  %-10s %,d documents, %,d tokens in %d shard(s) (%,d to %,d tokens"
+                    + " each)%n", split, o.path("documents").asLong(), o.path("tokens").asLong(),
+                o.path("shards").asLong(), o.path("min_shard_tokens").asLong(), o.path("max_shard_tokens").asLong());
+        }
+        System.out.printf(Locale.ROOT, "  tokens     %s, %.3f bytes of text per token (EOS not counted)%n",
+            r.manifest().dtype().numpyName(), j.path("bytes_per_token").asDouble());
+        System.out.printf(Locale.ROOT, "  seconds    read+encode %.2f, plan %.2f, write %.2f, total %.2f;"
+                + " %,d tokens/s (%,d tokens/s while encoding)%n", j.at("/seconds/read_encode").asDouble(),
+            j.at("/seconds/plan").asDouble(), j.at("/seconds/write").asDouble(), j.at("/seconds/total").asDouble(),
+            j.path("tokens_per_second").asLong(), j.path("encode_tokens_per_second").asLong());
+        System.out.printf(Locale.ROOT, "  manifest   %s/%s%n", p.output(), ShardManifest.FILE);
+    }
+}
