@@ -5,7 +5,7 @@
 # Environment (all optional):
 #   JAVA_HOME               the Java (17+) to run; else `java` on PATH
 #   SPARK_HOME              a Spark 3.5 / Scala 2.12 installation: deploy/bin/submit then uses its bin/spark-submit;
-#                           unset, the runtime that `mvn package` assembles in jobs/target/spark is used
+#                           unset, the runtime that `mvn package` assembles in deploy/spark-runtime/target/spark is used
 #   SPARKLM_CONF_DIR        where spark-defaults.conf and log4j2.properties are read (default: <repo>/conf)
 #   SPARKLM_DRIVER_MEMORY   heap of the local JVM (the Spark driver, or the tokenizer): default 4g
 #   SPARKLM_JAVA_OPTS       extra JVM options for the local JVM (split on spaces)
@@ -13,7 +13,7 @@
 
 SPARKLM_HOME=$(cd -P -- "$SPARKLM_BIN/../.." && pwd)
 SPARKLM_MAIN_CLASS=org.sparklm.jobs.Main
-SPARKLM_RUNTIME=$SPARKLM_HOME/jobs/target/spark
+SPARKLM_RUNTIME=$SPARKLM_HOME/deploy/spark-runtime/target/spark
 SPARKLM_CONF_DIR=${SPARKLM_CONF_DIR:-$SPARKLM_HOME/conf}
 SPARKLM_BUILD_HINT="run 'mvn -q -DskipTests package' in $SPARKLM_HOME first"
 
@@ -78,7 +78,7 @@ sparklm_require_app_jar() {
   echo "$jar"
 }
 
-# True when the bundled Spark runtime (jobs/target/spark/jars) has been assembled.
+# True when the bundled Spark runtime (deploy/spark-runtime/target/spark/jars) has been assembled.
 sparklm_have_runtime() {
   local f
   for f in "$SPARKLM_RUNTIME"/jars/spark-core_*.jar; do
@@ -94,7 +94,7 @@ sparklm_require_spark_jars() {
   elif [ -n "${SPARK_HOME:-}" ] && [ -d "$SPARK_HOME/jars" ]; then
     echo "$SPARK_HOME/jars"
   else
-    sparklm_die "no Spark runtime (jobs/target/spark/jars): $SPARKLM_BUILD_HINT"
+    sparklm_die "no Spark runtime (deploy/spark-runtime/target/spark/jars): $SPARKLM_BUILD_HINT"
   fi
 }
 

@@ -34,6 +34,7 @@ public final class Main {
               bpe-train   learn a byte-pair-encoding vocabulary from a corpus (Spark job)
               shard       encode a corpus into train/val token shards with a trained tokenizer (Spark job)
               bench-bpe   benchmark bpe-train and the encoder on a corpus (Spark job, prints JSON)
+              bench-shard benchmark the shard job against the single-thread encoder (Spark job, prints JSON)
               tokenize    encode standard input with a trained tokenizer, or decode ids (no Spark)
             """;
     }
@@ -52,10 +53,11 @@ public final class Main {
                 case "bpe-train" -> BpeTrainJob.main(rest);
                 case "shard" -> ShardJob.main(rest);
                 case "bench-bpe" -> BenchBpeCommand.main(rest);
+                case "bench-shard" -> BenchShardCommand.main(rest);
                 case "tokenize" -> {
                     return TokenizeCommand.run(rest, System.in, System.out);
                 }
-                default -> throw new UsageException("unknown command '" + cmd + "' (commands: bpe-train, shard, bench-bpe, tokenize)");
+                default -> throw new UsageException("unknown command '" + cmd + "' (commands: bpe-train, shard, bench-bpe, bench-shard, tokenize)");
             }
             return 0;
         } catch (UsageException | AtomicOutput.OutputExistsException | FileNotFoundException

@@ -117,7 +117,8 @@ public final class ShardJob {
             .value("eos-token", "TOKEN", "the special token appended to every document", "[EOS]")
             .value("partitions", "N", "read the input in at least N partitions, splitting files (0: twice"
                 + " Spark's default parallelism); the output does not depend on it", "0")
-            .flag("strict", "jsonl: fail on the first malformed line instead of skipping and counting them")
+            .flag("strict", "jsonl: malformed lines are an error (the first ones named by line number), nothing"
+                + " is written; without it they are skipped and counted")
             .flag("overwrite", "replace an existing output directory");
     }
 
