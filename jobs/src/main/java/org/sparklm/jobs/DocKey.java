@@ -81,4 +81,41 @@ final class DocKey implements Comparable<DocKey>, Serializable {
             return partitions;
         }
     }
+
+    /**
+     * Range-partitions keys in (group, hi) order without sampling: the order hashes are uniform (sha256), so equal
+     * ranges of hi are equally full. Partition {@code group * perGroup + bucket(hi)}; reading the partitions in index
+     * order and each sorted gives the global (group, hi, lo) order.
+     */
+    static final class HashRangePartitioner extends org.apache.spark.Partitioner {
+        private static final long serialVersionUID = 1L;
+        private final int groups;
+        private final int perGroup;
+
+        HashRangePartitioner(int groups, int perGroup) {
+            this.groups = groups;
+            this.perGroup = perGroup;
+        }
+
+        @Override
+        public int numPartitions() {
+            return groups * perGroup;
+        }
+
+        @Override
+        public int getPartition(Object key) {
+            DocKey k = (DocKey) key;
+            return k.group * perGroup + (int) (((k.hi >>> 32) * perGroup) >>> 32);
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof HashRangePartitioner h && h.groups == groups && h.perGroup == perGroup;
+        }
+
+        @Override
+        public int hashCode() {
+            return groups * 31 + perGroup;
+        }
+    }
 }

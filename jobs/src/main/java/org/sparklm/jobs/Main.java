@@ -62,7 +62,7 @@ public final class Main {
             return 0;
         } catch (UsageException | AtomicOutput.OutputExistsException | FileNotFoundException
                  | IllegalArgumentException e) {
-            err.println("sparklm " + cmd + ": error: " + oneLine(e.getMessage()));
+            err.println("sparklm " + cmd + ": error: " + oneLine(withoutPrefix(e.getMessage(), cmd)));
             return 2;
         } catch (Throwable e) {
             Throwable root = e;
@@ -70,7 +70,7 @@ public final class Main {
                 root = root.getCause();
             }
             if (root instanceof UsageException || root instanceof FileNotFoundException) {
-                err.println("sparklm " + cmd + ": error: " + oneLine(root.getMessage()));
+                err.println("sparklm " + cmd + ": error: " + oneLine(withoutPrefix(root.getMessage(), cmd)));
                 return 2;
             }
             err.println("sparklm " + cmd + ": failed: " + oneLine(root.getClass().getSimpleName() + ": "
@@ -80,6 +80,11 @@ public final class Main {
             }
             return 1;
         }
+    }
+
+    /** Messages may start with "COMMAND: " themselves; the error line names the command once. */
+    private static String withoutPrefix(String s, String cmd) {
+        return s != null && s.startsWith(cmd + ": ") ? s.substring(cmd.length() + 2) : s;
     }
 
     private static String oneLine(String s) {

@@ -72,7 +72,8 @@ import scala.Tuple2;
  * <p>Pipeline: (1) executors read documents (lines, JSON lines or whole files, any Hadoop FileSystem), encode each with
  * the broadcast tokenizer, append EOS and hash the document's identity (input-relative file name and byte position)
  * with the seed ({@link DocumentKey}); the encoded documents are cached. (2) The split: validation when the split hash
- * is under {@code val-fraction * 2^64}. (3) Planning: the documents' (split, order hash, length) are sorted, and
+ * is under {@code val-fraction * 2^64}. (3) Planning: the documents' (split, order hash, length) are sorted (range
+ * partitions of the uniform hash, no sampling pass), and
  * per-partition token sums give each document its offset in its split, hence its shard ({@link ShardPlan}); only the
  * first key of each run of one shard reaches the driver. (4) The documents are shuffled to one partition per shard,
  * sorted by order hash, and each task writes its shard. Nothing depends on the partitioning: 1 or 100 input
@@ -195,7 +196,7 @@ public final class ShardJob {
         long threshold0 = DocumentKey.threshold(p.valFraction());
         EncoderSpec spec = new EncoderSpec(tokBytes, tokSha, eosId, p.format(), p.textField(), p.seed(), threshold0);
         JavaRDD<EncodedDocument> encoded = readAndEncode(sc, files, nameOf, inputBytes, target, spec, hconf)
-            .persist(StorageLevel.MEMORY_AND_DISK_SER());
+            .persist(StorageLevel.fromString(System.getProperty("sparklm.shard.storage", "MEMORY_AND_DISK_SER")));
         JavaRDD<EncodedDocument> plan = null;
         try {
             sc.setJobDescription("shard: read and encode documents");
@@ -222,7 +223,7 @@ public final class ShardJob {
             JavaPairRDD<DocKey, Long> sorted = docs
                 .mapToPair(d -> new Tuple2<>(new DocKey(DocumentKey.isValidation(d.split, threshold) ? 1 : 0,
                     d.orderHi, d.orderLo), (long) d.tokens.length))
-                .sortByKey(true, planParts)
+                .repartitionAndSortWithinPartitions(new DocKey.HashRangePartitioner(2, planParts), new DocKey.Order())
                 .persist(StorageLevel.MEMORY_AND_DISK());
             List<long[]> sums = sorted.mapPartitions(ShardJob::sumPartition).collect();
             long[] totalTokens = new long[2];

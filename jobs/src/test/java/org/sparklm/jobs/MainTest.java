@@ -39,7 +39,8 @@ class MainTest {
     void helpListsCommandsAndOptions() {
         Outcome o = run("--help");
         assertEquals(0, o.code());
-        assertTrue(o.out().contains("bpe-train") && o.out().contains("tokenize"), o.out());
+        assertTrue(o.out().contains("bpe-train") && o.out().contains("tokenize") && o.out().contains("shard"),
+            o.out());
         Outcome h = run("bpe-train", "--help");
         assertEquals(0, h.code());
         for (String opt : new String[] {"--input", "--output", "--vocab-size", "--mode", "--min-frequency",
@@ -63,5 +64,16 @@ class MainTest {
         assertTrue(tok.err().contains("no tokenizer at"), tok.err());
         assertEquals(1, tok.err().strip().lines().count(), tok.err());
         assertTrue(!Files.exists(tmp.resolve("o")));
+        Outcome shard = run("shard", "--input", "x", "--output", tmp.resolve("s").toString());
+        assertEquals(2, shard.code());
+        assertTrue(shard.err().startsWith("sparklm shard: error: ") && shard.err().contains("--tokenizer"),
+            shard.err());
+        assertEquals(1, shard.err().strip().lines().count(), shard.err());
+        assertTrue(!shard.err().contains("error: shard:"), "command named twice: " + shard.err());
+        Outcome fraction = run("shard", "--input", "x", "--output", tmp.resolve("s").toString(), "--tokenizer", "t",
+            "--val-fraction", "1.5");
+        assertEquals(2, fraction.code());
+        assertTrue(fraction.err().contains("--val-fraction"), fraction.err());
+        assertTrue(!Files.exists(tmp.resolve("s")));
     }
 }
