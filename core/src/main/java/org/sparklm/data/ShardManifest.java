@@ -18,14 +18,14 @@ import java.util.Map;
  * their token count, document count and sha256.
  */
 public record ShardManifest(int formatVersion, String tokenizerSha256, int vocabSize, TokenDtype dtype, int eosId,
-                            Map<String, List<Shard>> splits) {
+                            Map<String, List<Shard>> splits) implements java.io.Serializable {
 
     public static final String FILE = "manifest.json";
     public static final String FORMAT = "sparklm-shards";
     public static final int VERSION = 1;
 
     /** One shard file. */
-    public record Shard(String file, long tokens, long documents, String sha256) {
+    public record Shard(String file, long tokens, long documents, String sha256) implements java.io.Serializable {
         public Shard {
             if (tokens < 0 || documents < 0) {
                 throw new IllegalArgumentException("negative count in shard " + file);
