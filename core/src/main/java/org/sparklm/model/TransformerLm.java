@@ -1,0 +1,141 @@
+package org.sparklm.model;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.List;
+import org.deeplearning4j.nn.conf.CacheMode;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.GradientNormalization;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.WorkspaceMode;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.util.ModelSerializer;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.learning.config.IUpdater;
+import org.nd4j.linalg.learning.regularization.Regularization;
+import org.sparklm.train.DecoupledWeightDecay;
+import org.sparklm.model.dl4j.LmHead;
+import org.sparklm.model.dl4j.LmHeadLayer;
+import org.sparklm.model.dl4j.TokenPositionEmbedding;
+import org.sparklm.model.dl4j.TransformerBlock;
+import org.sparklm.model.dl4j.TransformerLayerConf;
+import org.sparklm.train.OptimizerConfig;
+
+/**
+ * Builds the Transformer language model of a {@link TransformerConfig} as a DL4J {@link ComputationGraph}, a plain
+ * graph of custom layers (so dl4j-spark's {@code SparkComputationGraph} trains it like any other):
+ *
+ * <pre>
+ *   tokens [batch, time] (ids as floats)
+ *     -> embed   token + learned position embeddings, dropout             [batch, time, d]
+ *     -> block0 .. block{L-1}   pre-LayerNorm self-attention + GELU MLP    [batch, time, d]
+ *     -> head    final LayerNorm, LM head, softmax cross-entropy           labels [batch, 1, time]
+ * </pre>
+ *
+ * The architecture is GPT-2's (Radford et al. 2019) with an untied LM head; with bidirectional attention and the
+ * masked-LM objective it is a BERT-style encoder (Devlin et al. 2019) without next-sentence prediction. The loss is the
+ * mean cross-entropy over the counted positions ({@code miniBatch(false)}: DL4J does not divide the gradient again).
+ * Training is AdamW ({@link OptimizerConfig}). Forward and backward passes are hand-written layers of
+ * {@code org.sparklm.model.dl4j}; see docs/DESIGN.md, "Model and training".
+ */
+public final class TransformerLm {
+
+    public static final String INPUT = "tokens";
+    public static final String EMBEDDING = "embed";
+    public static final String HEAD = "head";
+
+    private TransformerLm() {
+    }
+
+    /** Vertex name of block {@code i}. */
+    public static String block(int i) {
+        return "block" + i;
+    }
+
+    /** A single-precision model trained with {@code opt}, initialised from {@code seed}. */
+    public static ComputationGraph create(TransformerConfig model, OptimizerConfig opt, long seed) {
+        ComputationGraph net = new ComputationGraph(configuration(model, opt.updater(), opt.weightDecay(),
+            opt.gradientNormalization(), opt.gradClip(), seed, DataType.FLOAT));
+        net.init();
+        return net;
+    }
+
+    /**
+     * The graph configuration.
+     *
+     * @param updater the optimizer (each layer gets a clone)
+     * @param weightDecay decoupled weight decay on the linear maps' matrices (0: none)
+     * @param clipping how gradients are normalised ({@link OptimizerConfig#gradientNormalization()})
+     * @param clipThreshold the normalisation threshold
+     * @param dataType FLOAT for training, DOUBLE for gradient checks
+     */
+    public static ComputationGraphConfiguration configuration(TransformerConfig model, IUpdater updater,
+                                                              double weightDecay, GradientNormalization clipping,
+                                                              double clipThreshold, long seed, DataType dataType) {
+        List<TransformerLayerConf> layers = new ArrayList<>();
+        layers.add(new TokenPositionEmbedding(model.vocabSize(), model.contextLength(), model.dModel(),
+            model.dropout()));
+        for (int i = 0; i < model.layers(); i++) {
+            layers.add(new TransformerBlock(model.dModel(), model.heads(), model.dFf(),
+                model.attention() == AttentionMode.CAUSAL, model.dropout(), model.layers()));
+        }
+        layers.add(new LmHead(model.dModel(), model.vocabSize()));
+        for (TransformerLayerConf l : layers) {
+            l.setIUpdater(updater.clone());
+            List<Regularization> reg = new ArrayList<>();
+            if (weightDecay > 0) {
+                reg.add(new DecoupledWeightDecay(weightDecay));
+            }
+            l.setRegularization(reg);
+            l.setRegularizationBias(new ArrayList<>());
+            l.setGradientNormalization(clipping);
+            l.setGradientNormalizationThreshold(clipThreshold);
+        }
+
+        ComputationGraphConfiguration.GraphBuilder g = new NeuralNetConfiguration.Builder()
+            .seed(seed)
+            .dataType(dataType)
+            .updater(updater)
+            .miniBatch(false)
+            .cacheMode(CacheMode.NONE)
+            .trainingWorkspaceMode(WorkspaceMode.ENABLED)
+            .inferenceWorkspaceMode(WorkspaceMode.ENABLED)
+            .graphBuilder()
+            .addInputs(INPUT);
+        String previous = INPUT;
+        for (int i = 0; i < layers.size(); i++) {
+            String name = i == 0 ? EMBEDDING : i == layers.size() - 1 ? HEAD : block(i - 1);
+            g.addLayer(name, layers.get(i), previous);
+            previous = name;
+        }
+        return g.setOutputs(HEAD).validateOutputLayerConfig(false).build();
+    }
+
+    /**
+     * The mean cross-entropy (nats per counted token) of the network's last {@code fit} or score computation, without
+     * any regularization term; NaN before the first.
+     */
+    public static double lastLoss(ComputationGraph net) {
+        return ((LmHeadLayer) net.getLayer(HEAD)).lastLoss();
+    }
+
+    /** Number of parameters of a built network. */
+    public static long parameterCount(ComputationGraph net) {
+        return net.numParams();
+    }
+
+    /**
+     * Writes parameters, configuration (with DL4J's iteration and epoch counters) and, if asked, the updater state
+     * (Adam's moments) as DL4J's model zip ({@link ModelSerializer}); the stream is left open.
+     */
+    public static void write(ComputationGraph net, OutputStream out, boolean saveUpdater) throws IOException {
+        ModelSerializer.writeModel(net, out, saveUpdater);
+    }
+
+    /** Reads what {@link #write} wrote. */
+    public static ComputationGraph read(InputStream in, boolean loadUpdater) throws IOException {
+        return ModelSerializer.restoreComputationGraph(in, loadUpdater);
+    }
+}

@@ -1,0 +1,351 @@
+package org.sparklm.model.dl4j;
+
+import java.util.List;
+import org.deeplearning4j.nn.api.layers.IOutputLayer;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.gradient.DefaultGradient;
+import org.deeplearning4j.nn.gradient.Gradient;
+import org.deeplearning4j.nn.workspace.ArrayType;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.nd4j.common.primitives.Pair;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
+import org.nd4j.linalg.dataset.api.DataSet;
+import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
+import org.nd4j.linalg.factory.Nd4j;
+import org.sparklm.model.dl4j.OpTimer.Group;
+
+/**
+ * {@link LmHead}: final LayerNorm, logits {@code h W}, softmax, and sparse cross-entropy against integer labels.
+ *
+ * <p>Training does the whole computation once, in the backward pass (DL4J does not run output layers in the training
+ * forward pass), and keeps the loss for {@link #computeScore}. With a label mask, only the rows of the counted
+ * positions go through the vocabulary-sized product: for masked-LM (15% of positions counted) that is about 6x less
+ * work in the largest matrix product of a small model.
+ */
+public final class LmHeadLayer extends TransformerLayerImpl<LmHead> implements IOutputLayer {
+
+    private INDArray labels;
+    private double loss = Double.NaN;
+    private boolean lossReady;
+    private INDArray lossInput;
+
+    LmHeadLayer(NeuralNetConfiguration conf, DataType dataType) {
+        super(conf, dataType);
+    }
+
+    @Override
+    public void setInput(INDArray input, LayerWorkspaceMgr workspaceMgr) {
+        super.setInput(input, workspaceMgr);
+        lossReady = false;
+    }
+
+    @Override
+    public void setLabels(INDArray labels) {
+        this.labels = labels;
+        lossReady = false;
+    }
+
+    @Override
+    public INDArray getLabels() {
+        return labels;
+    }
+
+    @Override
+    public boolean needsLabels() {
+        return true;
+    }
+
+    /** The mean cross-entropy of the last training step (without regularization), or NaN. */
+    public double lastLoss() {
+        return loss;
+    }
+
+    private void checkInput() {
+        if (input.rank() != 3 || input.size(2) != layerConf().getDModel()) {
+            throw new IllegalArgumentException("LM head input must be [batch, time, " + layerConf().getDModel()
+                + "], got " + java.util.Arrays.toString(input.shape()));
+        }
+    }
+
+    /** Final LayerNorm of the input: [N, d]. */
+    private INDArray normalised(LayerWorkspaceMgr mgr, ArrayType type, INDArray xhat, INDArray rstd) {
+        long n = input.size(0) * input.size(1);
+        long d = layerConf().getDModel();
+        INDArray z = Kernels.dense(input, mgr, type).reshape('c', n, d);
+        INDArray hf = create(mgr, type, n, d);
+        Kernels.layerNorm(z, param(LmHead.LN_GAIN), param(LmHead.LN_BIAS), hf, xhat, rstd,
+            layerConf().getLayerNormEps());
+        return hf;
+    }
+
+    @Override
+    public INDArray activate(boolean training, LayerWorkspaceMgr mgr) {
+        assertInputSet(false);
+        checkInput();
+        long b = input.size(0);
+        long t = input.size(1);
+        long v = layerConf().getVocabSize();
+        INDArray hf = normalised(mgr, ArrayType.FF_WORKING_MEM, null, null);
+        INDArray out = create(mgr, ArrayType.ACTIVATIONS, b, t, v);
+        INDArray logits = out.reshape('c', b * t, v);
+        Nd4j.gemm(hf, param(LmHead.HEAD), logits, false, false, 1.0, 0.0);
+        Nd4j.exec(new SoftMax(logits, logits, -1));
+        return out;
+    }
+
+    /** The counted positions (label mask non-zero) and their weights normalised to sum 1. */
+    private record Selection(int[] rows, double[] weights, boolean uniform) {
+    }
+
+    private Selection selection(long n) {
+        INDArray mask = maskArray;
+        if (mask == null) {
+            int[] rows = new int[(int) n];
+            double[] w = new double[(int) n];
+            for (int i = 0; i < n; i++) {
+                rows[i] = i;
+                w[i] = 1.0 / n;
+            }
+            return new Selection(rows, w, true);
+        }
+        if (mask.length() != n) {
+            throw new IllegalArgumentException("label mask must have batch * time = " + n + " values, got shape "
+                + java.util.Arrays.toString(mask.shape()));
+        }
+        double[] m = Kernels.isDense(mask) ? mask.castTo(DataType.DOUBLE).reshape(n).toDoubleVector()
+            : mask.dup('c').castTo(DataType.DOUBLE).reshape(n).toDoubleVector();
+        int count = 0;
+        double sum = 0;
+        boolean uniform = true;
+        for (double x : m) {
+            if (x != 0) {
+                if (x < 0) {
+                    throw new IllegalArgumentException("label mask values must be >= 0, got " + x);
+                }
+                if (count > 0 && x != sum / count) {
+                    uniform = false;
+                }
+                count++;
+                sum += x;
+            }
+        }
+        int[] rows = new int[count];
+        double[] w = new double[count];
+        int j = 0;
+        for (int i = 0; i < n; i++) {
+            if (m[i] != 0) {
+                rows[j] = i;
+                w[j++] = m[i] / sum;
+            }
+        }
+        return new Selection(rows, w, uniform);
+    }
+
+    private int[] labelIds(long n, int[] rows) {
+        if (labels == null) {
+            throw new IllegalStateException("LM head: labels not set");
+        }
+        if (labels.length() != n) {
+            throw new IllegalArgumentException("labels must be [batch, 1, time] with batch * time = " + n
+                + " values, got shape " + java.util.Arrays.toString(labels.shape()));
+        }
+        int[] all = Kernels.readInts(labels);
+        int v = layerConf().getVocabSize();
+        int[] out = new int[rows.length];
+        for (int i = 0; i < rows.length; i++) {
+            int id = all[rows[i]];
+            if (id < 0 || id >= v) {
+                throw new IllegalArgumentException("label id " + id + " outside the vocabulary [0, " + v + ")");
+            }
+            out[i] = id;
+        }
+        return out;
+    }
+
+    /** Probabilities of the selected rows: [m, vocab]. */
+    private INDArray probabilities(INDArray hs, LayerWorkspaceMgr mgr, ArrayType type) {
+        INDArray logits = create(mgr, type, hs.size(0), layerConf().getVocabSize());
+        Nd4j.gemm(hs, param(LmHead.HEAD), logits, false, false, 1.0, 0.0);
+        Nd4j.exec(new SoftMax(logits, logits, -1));
+        return logits;
+    }
+
+    private INDArray selectedRows(INDArray hf, Selection sel, LayerWorkspaceMgr mgr, ArrayType type) {
+        if (sel.rows().length == hf.size(0)) {
+            return hf;
+        }
+        INDArray hs = create(mgr, type, sel.rows().length, hf.size(1));
+        Kernels.gatherRows(hf, sel.rows(), hs);
+        return hs;
+    }
+
+    @Override
+    public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr mgr) {
+        assertInputSet(true);
+        checkInput();
+        ArrayType work = ArrayType.BP_WORKING_MEM;
+        long b = input.size(0);
+        long t = input.size(1);
+        long n = b * t;
+        long d = layerConf().getDModel();
+        long tm0 = OpTimer.now();
+        INDArray xhat = create(mgr, work, n, d);
+        INDArray rstd = create(mgr, work, n, 1);
+        INDArray hf = normalised(mgr, work, xhat, rstd);
+        long tm = OpTimer.lap(Group.LAYER_NORM, tm0);
+        Selection sel = selection(n);
+        int[] ids = labelIds(n, sel.rows());
+        INDArray gHead = grad(LmHead.HEAD);
+        INDArray dOut = zeros(mgr, ArrayType.ACTIVATION_GRAD, b, t, d);
+        if (ids.length == 0) {
+            gHead.assign(0);
+            grad(LmHead.LN_GAIN).assign(0);
+            grad(LmHead.LN_BIAS).assign(0);
+            loss = 0;
+        } else {
+            INDArray hs = selectedRows(hf, sel, mgr, work);
+            tm = OpTimer.lap(Group.LM_HEAD_LOSS, tm);
+            INDArray dlogits = create(mgr, work, hs.size(0), layerConf().getVocabSize());   // [m, V]
+            Nd4j.gemm(hs, param(LmHead.HEAD), dlogits, false, false, 1.0, 0.0);
+            tm = OpTimer.lap(Group.LM_HEAD_MATMUL, tm);
+            Nd4j.exec(new SoftMax(dlogits, dlogits, -1));                   // becomes dL/dlogits
+            double[] rowLoss = Kernels.crossEntropyRows(dlogits, ids, true);
+            double total = 0;
+            for (int i = 0; i < ids.length; i++) {
+                total += sel.weights()[i] * rowLoss[i];
+            }
+            loss = total;
+            if (sel.uniform()) {
+                dlogits.muli(sel.weights()[0]);
+            } else {
+                INDArray w = Nd4j.createFromArray(sel.weights()).castTo(dataType);
+                Kernels.scaleRows(dlogits, w, dlogits);
+            }
+            tm = OpTimer.lap(Group.LM_HEAD_LOSS, tm);
+            Nd4j.gemm(hs, dlogits, gHead, true, false, 1.0, 0.0);
+            INDArray dhs = create(mgr, work, ids.length, d);
+            Nd4j.gemm(dlogits, param(LmHead.HEAD), dhs, false, true, 1.0, 0.0);
+            tm = OpTimer.lap(Group.LM_HEAD_MATMUL, tm);
+            INDArray dhf = dhs;
+            if (ids.length != n) {
+                dhf = create(mgr, work, n, d);
+                Kernels.scatterRows(dhs, sel.rows(), dhf);
+            }
+            tm = OpTimer.lap(Group.LM_HEAD_LOSS, tm);
+            Kernels.layerNormBackward(dhf, xhat, rstd, param(LmHead.LN_GAIN), dOut.reshape('c', n, d),
+                grad(LmHead.LN_GAIN), grad(LmHead.LN_BIAS));
+            OpTimer.lap(Group.LAYER_NORM, tm);
+        }
+        lossReady = true;
+        lossInput = input;
+        Gradient g = new DefaultGradient();
+        for (ParamSpec s : layerConf().paramSpecs()) {
+            g.gradientForVariable().put(s.key(), grad(s.key()));
+        }
+        return new Pair<>(g, dOut);
+    }
+
+    /** Per-row losses and the selection, computed without gradients. */
+    private double[] rowLosses(Selection sel, LayerWorkspaceMgr mgr) {
+        ArrayType work = ArrayType.FF_WORKING_MEM;
+        long n = input.size(0) * input.size(1);
+        int[] ids = labelIds(n, sel.rows());
+        if (ids.length == 0) {
+            return new double[0];
+        }
+        INDArray hf = normalised(mgr, work, null, null);
+        INDArray probs = probabilities(selectedRows(hf, sel, mgr, work), mgr, work);
+        return Kernels.crossEntropyRows(probs, ids, false);
+    }
+
+    @Override
+    public double computeScore(double fullNetRegScore, boolean training, LayerWorkspaceMgr mgr) {
+        assertInputSet(false);
+        checkInput();
+        if (!lossReady || lossInput != input) {
+            Selection sel = selection(input.size(0) * input.size(1));
+            double[] rl = rowLosses(sel, mgr);
+            double total = 0;
+            for (int i = 0; i < rl.length; i++) {
+                total += sel.weights()[i] * rl[i];
+            }
+            loss = total;
+            lossReady = true;
+            lossInput = input;
+        }
+        score = loss + fullNetRegScore;
+        return score;
+    }
+
+    /** Per example: the weighted mean loss over its counted positions (0 if none), plus the regularization term. */
+    @Override
+    public INDArray computeScoreForExamples(double fullNetRegScore, LayerWorkspaceMgr mgr) {
+        assertInputSet(false);
+        checkInput();
+        long b = input.size(0);
+        long t = input.size(1);
+        Selection sel = selection(b * t);
+        double[] rl = rowLosses(sel, mgr);
+        double[] num = new double[(int) b];
+        double[] den = new double[(int) b];
+        for (int i = 0; i < rl.length; i++) {
+            int ex = (int) (sel.rows()[i] / t);
+            num[ex] += sel.weights()[i] * rl[i];
+            den[ex] += sel.weights()[i];
+        }
+        double[] out = new double[(int) b];
+        for (int i = 0; i < b; i++) {
+            out[i] = (den[i] > 0 ? num[i] / den[i] : 0) + fullNetRegScore;
+        }
+        INDArray r = create(mgr, ArrayType.ACTIVATIONS, b, 1);
+        r.assign(Nd4j.createFromArray(out).reshape(b, 1).castTo(dataType));
+        return r;
+    }
+
+    @Override
+    public double f1Score(DataSet data) {
+        throw new UnsupportedOperationException("not a classifier");
+    }
+
+    @Override
+    public double f1Score(INDArray examples, INDArray labels) {
+        throw new UnsupportedOperationException("not a classifier");
+    }
+
+    @Override
+    public int numLabels() {
+        return layerConf().getVocabSize();
+    }
+
+    @Override
+    public void fit(DataSetIterator iter) {
+        throw new UnsupportedOperationException("train the ComputationGraph instead");
+    }
+
+    @Override
+    public int[] predict(INDArray examples) {
+        throw new UnsupportedOperationException("use the network's output");
+    }
+
+    @Override
+    public List<String> predict(DataSet dataSet) {
+        throw new UnsupportedOperationException("use the network's output");
+    }
+
+    @Override
+    public void fit(INDArray examples, INDArray labels) {
+        throw new UnsupportedOperationException("train the ComputationGraph instead");
+    }
+
+    @Override
+    public void fit(DataSet data) {
+        throw new UnsupportedOperationException("train the ComputationGraph instead");
+    }
+
+    @Override
+    public void fit(INDArray examples, int[] labels) {
+        throw new UnsupportedOperationException("train the ComputationGraph instead");
+    }
+}
