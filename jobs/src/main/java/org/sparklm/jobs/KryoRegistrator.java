@@ -24,5 +24,19 @@ public final class KryoRegistrator implements org.apache.spark.serializer.KryoRe
         kryo.register(DocKey[].class);
         kryo.register(ShardJob.ShardResult.class);
         kryo.register(ShardJob.ShardResult[].class);
+        // pretrain (dl4j-spark parameter averaging). nd4j-kryo 1.0.0-M2 ships Nd4jSerializer but no registrator: the
+        // INDArray classes are registered here, by name so that the other jobs never load ND4J.
+        org.nd4j.kryo.Nd4jSerializer arrays = new org.nd4j.kryo.Nd4jSerializer();
+        for (String name : new String[] {"org.nd4j.linalg.cpu.nativecpu.NDArray",
+            "org.nd4j.linalg.jcublas.JCublasNDArray"}) {
+            try {
+                kryo.register(Class.forName(name, false, KryoRegistrator.class.getClassLoader()), arrays);
+            } catch (ClassNotFoundException e) {
+                // that ND4J backend is not on the class path
+            }
+        }
+        kryo.register(org.deeplearning4j.spark.api.worker.NetBroadcastTuple.class, new NetBroadcastSerializer());
+        kryo.register(org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingResult.class);
+        kryo.register(org.deeplearning4j.spark.impl.paramavg.aggregator.ParameterAveragingAggregationTuple.class);
     }
 }

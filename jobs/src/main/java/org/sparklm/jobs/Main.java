@@ -33,8 +33,13 @@ public final class Main {
             commands:
               bpe-train   learn a byte-pair-encoding vocabulary from a corpus (Spark job)
               shard       encode a corpus into train/val token shards with a trained tokenizer (Spark job)
+              pretrain    train a Transformer LM on shards with DL4J Spark parameter averaging (Spark job)
+              evaluate    validation loss/perplexity of a checkpoint on shards (no Spark, prints JSON)
+              generate    continue a prompt with a clm checkpoint (no Spark)
+              fill-mask   fill [MASK] tokens with an mlm checkpoint (no Spark, prints JSON)
               bench-bpe   benchmark bpe-train and the encoder on a corpus (Spark job, prints JSON)
               bench-shard benchmark the shard job against the single-thread encoder (Spark job, prints JSON)
+              bench-train-step  benchmark one JVM's training step of a Transformer (no Spark, prints JSON)
               tokenize    encode standard input with a trained tokenizer, or decode ids (no Spark)
             """;
     }
@@ -52,12 +57,25 @@ public final class Main {
             switch (cmd) {
                 case "bpe-train" -> BpeTrainJob.main(rest);
                 case "shard" -> ShardJob.main(rest);
+                case "pretrain" -> PretrainJob.main(rest);
+                case "evaluate" -> {
+                    return ModelCommands.evaluate(rest, System.out);
+                }
+                case "generate" -> {
+                    return ModelCommands.generate(rest, System.out);
+                }
+                case "fill-mask" -> {
+                    return ModelCommands.fillMask(rest, System.out);
+                }
                 case "bench-bpe" -> BenchBpeCommand.main(rest);
                 case "bench-shard" -> BenchShardCommand.main(rest);
+                case "bench-train-step" -> {
+                    return org.sparklm.model.TrainStepBench.run(rest, System.out);
+                }
                 case "tokenize" -> {
                     return TokenizeCommand.run(rest, System.in, System.out);
                 }
-                default -> throw new UsageException("unknown command '" + cmd + "' (commands: bpe-train, shard, bench-bpe, bench-shard, tokenize)");
+                default -> throw new UsageException("unknown command '" + cmd + "' (commands: bpe-train, shard, pretrain, evaluate, generate, fill-mask, bench-bpe, bench-shard, bench-train-step, tokenize)");
             }
             return 0;
         } catch (UsageException | AtomicOutput.OutputExistsException | FileNotFoundException

@@ -1,0 +1,210 @@
+package org.sparklm.jobs;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.util.List;
+import java.util.Locale;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
+import org.sparklm.checkpoint.Checkpoint;
+import org.sparklm.checkpoint.CheckpointManifest;
+import org.sparklm.checkpoint.CheckpointStore;
+import org.sparklm.cli.Options;
+import org.sparklm.cli.UsageException;
+import org.sparklm.data.ShardManifest;
+import org.sparklm.data.ShardWindows;
+import org.sparklm.model.LanguageModel;
+import org.sparklm.model.TransformerConfig;
+import org.sparklm.model.TransformerLm;
+import org.sparklm.tokenizer.SpecialTokens;
+import org.sparklm.tokenizer.bpe.BpeTokenizer;
+import org.sparklm.tokenizer.bpe.TokenizerFiles;
+import org.sparklm.train.Objective;
+
+/**
+ * The commands that use a trained model, in a plain JVM (no Spark): {@code evaluate}, {@code generate},
+ * {@code fill-mask}. {@code --checkpoint} names a checkpoint directory or a run directory (its newest intact
+ * checkpoint); a checkpoint holds the model, its tokenizer and its configuration, so nothing else is needed.
+ */
+final class ModelCommands {
+    private ModelCommands() {
+    }
+
+    /** A loaded checkpoint: the model, its tokenizer and the run's configuration. */
+    record Loaded(Checkpoint checkpoint, LanguageModel model, BpeTokenizer tokenizer, ObjectNode run,
+                  Objective objective) {
+    }
+
+    static Loaded load(Configuration conf, String dir, String command) throws IOException {
+        Path p = new Path(dir);
+        FileSystem fs = p.getFileSystem(conf);
+        if (!fs.exists(p)) {
+            throw new UsageException(command + ": " + dir + " does not exist");
+        }
+        Checkpoint cp;
+        if (fs.exists(new Path(p, CheckpointManifest.FILE))) {
+            cp = CheckpointStore.load(conf, dir, false);
+        } else {
+            cp = CheckpointStore.open(conf, dir, 1).latestIntact(false).latest().orElseThrow(() ->
+                new UsageException(command + ": " + dir + " is neither a checkpoint nor a run directory with an"
+                    + " intact checkpoint"));
+        }
+        ObjectNode state = cp.readState();
+        ObjectNode run = (ObjectNode) state.path("run");
+        TransformerConfig config = TransformerConfig.fromJson(run.path("model").toString());
+        LanguageModel model;
+        try (InputStream in = cp.open(PretrainJob.MODEL_BLOB)) {
+            model = new LanguageModel(config, TransformerLm.read(in, false));
+        }
+        BpeTokenizer tok;
+        try (InputStream in = cp.open(PretrainJob.TOKENIZER_BLOB)) {
+            tok = new BpeTokenizer(TokenizerFiles.readTokenizerJson(new ByteArrayInputStream(in.readAllBytes())));
+        }
+        return new Loaded(cp, model, tok, run, Objective.parse(run.path("objective").asText("clm")));
+    }
+
+    // ------------------------------------------------------------------------------------------------ evaluate
+
+    static Options evaluateOptions() {
+        return new Options("evaluate", "Validation loss and perplexity (and masked-token accuracy for mlm) of a"
+            + " checkpoint on a shard directory; prints JSON. Runs in a plain JVM.")
+            .required("checkpoint", "DIR", "a checkpoint directory, or a run directory (its newest intact"
+                + " checkpoint)")
+            .required("data", "DIR", "a shard directory encoded with the checkpoint's tokenizer")
+            .value("split", "NAME", "the split to evaluate", "val")
+            .value("eval-windows", "N", "windows to evaluate (consecutive, from the split's start)", "256")
+            .value("batch-size", "B", "windows per forward pass", "16");
+    }
+
+    static int evaluate(String[] args, PrintStream out) throws IOException {
+        Options opts = evaluateOptions();
+        Options.Parsed p = opts.parse(args);
+        if (p.help()) {
+            out.print(opts.help());
+            return 0;
+        }
+        Configuration conf = new Configuration();
+        Loaded m = load(conf, p.string("checkpoint"), "evaluate");
+        Path data = new Path(p.string("data"));
+        ShardManifest manifest = ShardWindows.manifest(conf, data);
+        if (!manifest.tokenizerSha256().equals(m.run().path("tokenizer_sha256").asText())) {
+            throw new UsageException("evaluate: " + data + " was encoded with another tokenizer than the checkpoint's");
+        }
+        String split = p.string("split");
+        if (manifest.shards(split).isEmpty()) {
+            throw new UsageException("evaluate: " + data + " has no '" + split + "' shard");
+        }
+        SpecialTokens sp = m.tokenizer().specialTokens();
+        TrainingData d = new TrainingData(data.toString(), manifest, m.objective(), m.model().config().contextLength(),
+            p.intValue("batch-size", 1, 1 << 16), 1, m.run().path("seed").asLong(), sp.idOf(SpecialTokens.MASK),
+            sp.size(), new HadoopConf(conf));
+        List<MultiDataSet> batches = d.batches(split, p.intValue("eval-windows", 1, 1 << 24));
+        if (batches.isEmpty()) {
+            throw new UsageException("evaluate: no window of " + d.window + " tokens fits in the '" + split
+                + "' split");
+        }
+        long t0 = System.nanoTime();
+        PretrainJob.Evaluation e = PretrainJob.evaluate(m.model().network(), batches, m.objective());
+        ObjectNode o = new ObjectMapper().createObjectNode();
+        o.put("checkpoint", m.checkpoint().dir().toString());
+        o.put("step", m.checkpoint().step());
+        o.put("objective", m.objective().key());
+        o.put("data", data.toString());
+        o.put("split", split);
+        o.put("windows", batches.stream().mapToLong(b -> b.getFeatures(0).size(0)).sum());
+        o.put("predicted_tokens", e.positions());
+        o.put("loss", e.loss());
+        o.put("perplexity", Math.exp(e.loss()));
+        if (m.objective() == Objective.MLM) {
+            o.put("mlm_accuracy", e.accuracy());
+        }
+        o.put("seconds", Math.round((System.nanoTime() - t0) / 1e6) / 1e3);
+        out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(o));
+        return 0;
+    }
+
+    // ------------------------------------------------------------------------------------------------ generate
+
+    static Options generateOptions() {
+        return new Options("generate", "Continues a prompt with a causal (clm) checkpoint. Greedy at temperature"
+            + " 0; otherwise sampling from the top-k tokens. Runs in a plain JVM.")
+            .required("checkpoint", "DIR", "a checkpoint directory, or a run directory (its newest intact"
+                + " checkpoint)")
+            .required("prompt", "TEXT", "the text to continue (special tokens such as [BOS] are recognised)")
+            .value("max-new-tokens", "N", "tokens to generate at most (stops after [EOS])", "50")
+            .value("temperature", "T", "softmax temperature; 0 is greedy", "0.8")
+            .value("top-k", "K", "sample among the K most probable tokens (0: all)", "40")
+            .value("seed", "S", "sampling seed", "1");
+    }
+
+    static int generate(String[] args, PrintStream out) throws IOException {
+        Options opts = generateOptions();
+        Options.Parsed p = opts.parse(args);
+        if (p.help()) {
+            out.print(opts.help());
+            return 0;
+        }
+        Loaded m = load(new Configuration(), p.string("checkpoint"), "generate");
+        if (m.objective() != Objective.CLM) {
+            throw new UsageException("generate: the checkpoint is a " + m.objective().key() + " model; generation"
+                + " needs a causal (clm) one (use fill-mask)");
+        }
+        String text = m.model().generate(m.tokenizer(), p.string("prompt"), p.intValue("max-new-tokens", 1, 1 << 20),
+            p.doubleValue("temperature", 0, 100), p.intValue("top-k", 0, 1 << 24), p.longValue("seed",
+                Long.MIN_VALUE, Long.MAX_VALUE));
+        out.println(p.string("prompt") + text);
+        return 0;
+    }
+
+    // ------------------------------------------------------------------------------------------------ fill-mask
+
+    static Options fillMaskOptions() {
+        return new Options("fill-mask", "Fills each [MASK] of a text with the most probable tokens of a masked-LM"
+            + " (mlm) checkpoint; prints JSON. Runs in a plain JVM.")
+            .required("checkpoint", "DIR", "a checkpoint directory, or a run directory (its newest intact"
+                + " checkpoint)")
+            .required("text", "TEXT", "text with one or more [MASK] tokens")
+            .value("top-k", "K", "candidates per mask", "5");
+    }
+
+    static int fillMask(String[] args, PrintStream out) throws IOException {
+        Options opts = fillMaskOptions();
+        Options.Parsed p = opts.parse(args);
+        if (p.help()) {
+            out.print(opts.help());
+            return 0;
+        }
+        Loaded m = load(new Configuration(), p.string("checkpoint"), "fill-mask");
+        if (m.objective() != Objective.MLM) {
+            throw new UsageException("fill-mask: the checkpoint is a " + m.objective().key() + " model; fill-mask"
+                + " needs a masked-LM (mlm) one (use generate)");
+        }
+        String text = p.string("text");
+        if (!text.contains(SpecialTokens.MASK)) {
+            throw new UsageException("fill-mask: the text has no " + SpecialTokens.MASK);
+        }
+        List<LanguageModel.MaskFill> fills = m.model().fillMask(m.tokenizer(), text, p.intValue("top-k", 1, 1000));
+        ObjectMapper json = new ObjectMapper();
+        ArrayNode arr = json.createArrayNode();
+        for (LanguageModel.MaskFill f : fills) {
+            ObjectNode o = arr.addObject();
+            o.put("position", f.position());
+            ArrayNode c = o.putArray("candidates");
+            for (LanguageModel.Candidate cand : f.candidates()) {
+                ObjectNode x = c.addObject();
+                x.put("token", cand.text());
+                x.put("id", cand.id());
+                x.put("probability", Double.parseDouble(String.format(Locale.ROOT, "%.5f", cand.probability())));
+            }
+        }
+        out.println(json.writerWithDefaultPrettyPrinter().writeValueAsString(arr));
+        return 0;
+    }
+}

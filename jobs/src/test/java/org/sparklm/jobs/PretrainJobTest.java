@@ -1,0 +1,234 @@
+package org.sparklm.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.deeplearning4j.nn.conf.GradientNormalization;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.spark.impl.graph.SparkComputationGraph;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
+import org.nd4j.linalg.learning.config.Sgd;
+import org.sparklm.cli.UsageException;
+import org.sparklm.data.DocFormat;
+import org.sparklm.report.RoundMetrics;
+import org.sparklm.data.ShardManifest;
+import org.sparklm.data.ShardWindows;
+import org.sparklm.model.TransformerConfig;
+import org.sparklm.model.TransformerLm;
+import org.sparklm.tokenizer.bpe.BpeMode;
+import org.sparklm.tokenizer.bpe.BpeModel;
+import org.sparklm.tokenizer.bpe.TokenizerFiles;
+import org.sparklm.train.Objective;
+import org.sparklm.train.OptimizerConfig;
+
+class PretrainJobTest extends SparkTestBase {
+    @TempDir
+    static Path tmp;
+    private static Path tokDir;
+    private static Path shards;
+    private static ShardManifest manifest;
+
+    /** A very small model so that the equivalence tests run in seconds. */
+    private static final Map<String, String> MICRO = Map.of("layers", "1", "d_model", "32", "heads", "2", "d_ff",
+        "64", "context_length", "16", "dropout", "0");
+
+    @BeforeAll
+    static void shards() throws Exception {
+        BpeModel model = BpeTrainJobTest.direct(BpeTrainJobTest.brownLines(3000), BpeMode.BYTE, 600);
+        tokDir = tmp.resolve("tok");
+        TokenizerFiles.save(model, tokDir);
+        Path corpus = tmp.resolve("corpus.txt");
+        Files.write(corpus, BpeTrainJobTest.brownLines(3000));
+        shards = tmp.resolve("shards");
+        ShardJob.run(sc, new ShardJob.Params(List.of(corpus.toString()), tokDir.toString(), shards.toString(), 0.05,
+            2, DocFormat.LINE, "text", 1, "[EOS]", 2, false, false));
+        manifest = ShardWindows.manifest(new Configuration(), new org.apache.hadoop.fs.Path(shards.toUri()));
+    }
+
+    static TransformerConfig micro() {
+        Map<String, String> set = new java.util.HashMap<>(MICRO);
+        set.put("vocab_size", Integer.toString(manifest.vocabSize()));
+        return TransformerConfig.load("tiny", set);
+    }
+
+    static TrainingData data(int workers, int batch) {
+        return new TrainingData(shards.toString(), manifest, Objective.CLM, 16, batch, workers, 7, 4, 107,
+            new HadoopConf(sc.hadoopConfiguration()));
+    }
+
+    private static ComputationGraph sgdNet(double lr) {
+        ComputationGraph net = new ComputationGraph(TransformerLm.configuration(micro(), new Sgd(lr), 0,
+            GradientNormalization.None, 0, 11, DataType.FLOAT));
+        net.init();
+        return net;
+    }
+
+    private static void assertClose(INDArray expected, INDArray actual, double tol, String what) {
+        double diff = expected.sub(actual).norm2Number().doubleValue();
+        double scale = expected.norm2Number().doubleValue();
+        assertTrue(diff <= tol * scale, what + ": relative difference " + diff / scale);
+    }
+
+    @Test
+    void oneWorkerParameterAveragingEqualsLocalTraining() throws IOException {
+        OptimizerConfig opt = new OptimizerConfig(3e-3, 3e-4, 2, 6, 0.1, 1.0, 0.9, 0.95, 1e-8);
+        ComputationGraph distributed = TransformerLm.create(micro(), opt, 5);
+        ComputationGraph local = TransformerLm.create(micro(), opt, 5);
+        assertEquals(local.params(), distributed.params());
+        TrainingData d = data(1, 4);
+        RoundTrainingMaster tm = RoundTrainingMaster.create(1, 4, 3, 1);
+        SparkComputationGraph spark = new SparkComputationGraph(sc, distributed, tm);
+        for (int r = 0; r < 2; r++) {
+            PretrainJob.trainRound(sc, spark, tm, d, r * 3L, 3, r + 1, 2);
+        }
+        for (MultiDataSet b : d.minibatches(0, 0, 6)) {
+            local.fit(b);
+        }
+        assertEquals(6, spark.getNetwork().getConfiguration().getIterationCount());
+        assertClose(local.params(), spark.getNetwork().params(), 1e-4, "parameters");
+        assertClose(local.getUpdater().getStateViewArray(), spark.getNetwork().getUpdater().getStateViewArray(),
+            1e-4, "Adam state");
+    }
+
+    @Test
+    void twoWorkersAveragingEverySgdStepEqualOneStepOnTheUnion() throws IOException {
+        ComputationGraph distributed = sgdNet(0.5);
+        ComputationGraph local = sgdNet(0.5);
+        TrainingData d = data(2, 4);
+        RoundTrainingMaster tm = RoundTrainingMaster.create(2, 4, 1, 1);
+        SparkComputationGraph spark = new SparkComputationGraph(sc, distributed, tm);
+        PretrainJob.trainRound(sc, spark, tm, d, 0, 1, 1, 1);
+        List<MultiDataSet> both = new ArrayList<>(d.minibatches(0, 0, 1));
+        both.addAll(d.minibatches(1, 0, 1));
+        MultiDataSet union = org.nd4j.linalg.dataset.MultiDataSet.merge(both);
+        assertEquals(8, union.getFeatures(0).size(0));
+        INDArray before = local.params().dup();
+        local.fit(union);
+        assertTrue(before.sub(local.params()).norm2Number().doubleValue() > 1e-3, "the step moved nothing");
+        assertClose(local.params(), spark.getNetwork().params(), 1e-4, "parameters");
+    }
+
+    private static PretrainJob.Params run(Path out, String model, Map<String, String> set, long steps, int h,
+                                          int checkpointEvery, boolean resume, long stopAt) {
+        return new PretrainJob.Params(shards.toString(), tokDir.toString(), out.toString(), model, set,
+            Objective.CLM, steps, 0, 8, h, 2, 3e-3, 3e-4, 5, 0.1, 1.0, 4, 64, checkpointEvery, 2, 3, resume, false,
+            stopAt);
+    }
+
+    @Test
+    void aShortRunLowersTheValidationLossAndWritesMetricsCheckpointsAndReport() throws IOException {
+        Path out = tmp.resolve("run");
+        PretrainJob.Result r = PretrainJob.run(sc, run(out, "tiny", Map.of("context_length", "32"), 48, 4, 4, false,
+            0));
+        List<RoundMetrics> m = r.metrics();
+        double first = r.untrainedValLoss();
+        double last = m.get(m.size() - 1).valLoss();
+        assertEquals(12, m.size());
+        assertEquals(48, m.get(m.size() - 1).step());
+        assertTrue(last < first - 0.5, "validation loss " + first + " -> " + last);
+        assertTrue(Math.abs(first - Math.log(manifest.vocabSize())) < 0.5, "untrained loss " + first
+            + " should be about ln(V) = " + Math.log(manifest.vocabSize()));
+        assertEquals(12, Files.readAllLines(out.resolve("metrics.jsonl")).size());
+        String html = Files.readString(out.resolve("report.html"));
+        assertTrue(html.contains("<svg") && html.contains("polyline"), "no loss curve in report.html");
+        try (var s = Files.list(out.resolve("checkpoints"))) {
+            assertEquals(List.of("step-00000032", "step-00000048"), s.map(p -> p.getFileName().toString()).sorted()
+                .toList(), "keeps the newest 2");
+        }
+        org.junit.jupiter.api.Assertions.assertThrows(org.sparklm.io.AtomicOutput.OutputExistsException.class,
+            () -> PretrainJob.run(sc, run(out, "tiny", Map.of("context_length", "32"), 48, 4, 4, false, 0)));
+
+        // evaluate (plain JVM) on the run directory: its newest checkpoint, the same 64 validation windows
+        String eval = capture(() -> ModelCommands.evaluate(new String[] {"--checkpoint", out.toString(), "--data",
+            shards.toString(), "--eval-windows", "64", "--batch-size", "16"}, System.out));
+        var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(eval);
+        assertEquals(48, json.path("step").asLong());
+        assertEquals(64, json.path("windows").asLong());
+        assertEquals(last, json.path("loss").asDouble(), 1e-3, eval);
+        assertEquals(Math.exp(json.path("loss").asDouble()), json.path("perplexity").asDouble(), 1e-6);
+        // generate: greedy is deterministic and continues the prompt
+        String[] gen = {"--checkpoint", out.resolve("checkpoints/step-00000048").toString(), "--prompt", "The jury",
+            "--temperature", "0", "--max-new-tokens", "8"};
+        String g1 = capture(() -> ModelCommands.generate(gen, System.out));
+        assertTrue(g1.startsWith("The jury") && g1.strip().length() > "The jury".length(), g1);
+        assertEquals(g1, capture(() -> ModelCommands.generate(gen, System.out)));
+        UsageException wrong = org.junit.jupiter.api.Assertions.assertThrows(UsageException.class,
+            () -> ModelCommands.fillMask(new String[] {"--checkpoint", out.toString(), "--text", "a [MASK] b"},
+                System.out));
+        assertTrue(wrong.getMessage().contains("mlm"), wrong.getMessage());
+    }
+
+    private interface Call {
+        int run() throws IOException;
+    }
+
+    private static String capture(Call c) throws IOException {
+        java.io.PrintStream old = System.out;
+        java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+        System.setOut(new java.io.PrintStream(buf, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            assertEquals(0, c.run());
+        } finally {
+            System.setOut(old);
+        }
+        return buf.toString(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void maskedLmTrainsReportsAccuracyAndFillsMasks() throws IOException {
+        Path out = tmp.resolve("mlm");
+        PretrainJob.Result r = PretrainJob.run(sc, new PretrainJob.Params(shards.toString(), tokDir.toString(),
+            out.toString(), "tiny", Map.of("context_length", "32"), Objective.MLM, 24, 0, 8, 4, 2, 3e-3, 3e-4, 3,
+            0.1, 1.0, 3, 64, 6, 1, 3, false, false, 0));
+        RoundMetrics lastRound = r.metrics().get(r.metrics().size() - 1);
+        assertTrue(lastRound.valLoss() < r.untrainedValLoss() - 0.3, r.untrainedValLoss() + " -> "
+            + lastRound.valLoss());
+        assertTrue(lastRound.mlmAccuracy() != null && lastRound.mlmAccuracy() >= 0 && lastRound.mlmAccuracy() <= 1,
+            "accuracy " + lastRound.mlmAccuracy());
+        String fills = capture(() -> ModelCommands.fillMask(new String[] {"--checkpoint", out.toString(), "--text",
+            "The [MASK] said Friday .", "--top-k", "3"}, System.out));
+        var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(fills);
+        assertEquals(1, json.size());
+        assertEquals(3, json.get(0).path("candidates").size());
+        double p0 = json.get(0).path("candidates").get(0).path("probability").asDouble();
+        double p1 = json.get(0).path("candidates").get(1).path("probability").asDouble();
+        assertTrue(p0 >= p1 && p0 > 0 && p0 <= 1, fills);
+    }
+
+    @Test
+    void resumingAnInterruptedRunEndsWhereTheStraightRunEnds() throws IOException {
+        Map<String, String> set = new java.util.HashMap<>(MICRO);
+        Path straight = tmp.resolve("straight");
+        ComputationGraph a = PretrainJob.run(sc, run(straight, "tiny", set, 12, 2, 1, false, 0)).net();
+        Path sliced = tmp.resolve("sliced");
+        PretrainJob.Result half = PretrainJob.run(sc, run(sliced, "tiny", set, 12, 2, 2, false, 6));
+        assertEquals(3, half.metrics().size());
+        // the newest checkpoint is damaged: resume must skip it and go back to the one before
+        Path newest = sliced.resolve("checkpoints/step-00000006/model.zip");
+        Files.write(newest, java.util.Arrays.copyOf(Files.readAllBytes(newest), 100));
+        try (var s = Files.list(sliced.resolve("checkpoints"))) {
+            assertEquals(2, s.count());
+        }
+        PretrainJob.Result rest = PretrainJob.run(sc, run(sliced, "tiny", set, 12, 2, 2, true, 0));
+        assertEquals(12, rest.metrics().get(rest.metrics().size() - 1).step());
+        assertEquals(6, rest.metrics().size(), "metrics of the resumed trajectory: rounds 1-2 kept, 3-6 new");
+        assertClose(a.params(), rest.net().params(), 1e-5, "parameters after resume");
+        assertClose(a.getUpdater().getStateViewArray(), rest.net().getUpdater().getStateViewArray(), 1e-5,
+            "Adam state after resume");
+        UsageException e = org.junit.jupiter.api.Assertions.assertThrows(UsageException.class,
+            () -> PretrainJob.run(sc, run(sliced, "tiny", set, 24, 2, 4, true, 0)));
+        assertTrue(e.getMessage().contains("steps"), e.getMessage());
+    }
+}
