@@ -77,7 +77,8 @@ public final class PretrainJob {
                 + " own minibatches; parameters and Adam state are averaged every --averaging-frequency minibatches.")
             .required("data", "DIR", "a shard directory (the shard job's output)")
             .required("tokenizer", "DIR", "the tokenizer the shards were encoded with (bpe-train output)")
-            .required("output", "DIR", "the run directory: checkpoints, metrics.jsonl, report.html, the final model")
+            .required("output", "DIR", "the run directory: checkpoints/ (the last one is the final model),"
+                + " metrics.jsonl, report.html")
             .value("model", "NAME|FILE", "model config: tiny, small, or a config file (key = value lines)", "tiny")
             .value("model-set", "KEY=VALUE,...", "override model config keys, e.g. layers=4,dropout=0.1", "")
             .value("objective", "clm|mlm", "causal LM (next token) or masked LM (15% of tokens, 80/10/10)", "clm")
