@@ -208,6 +208,40 @@ class PretrainJobTest extends SparkTestBase {
     }
 
     @Test
+    void badInputFailsBeforeTrainingWithOneMessage() throws IOException {
+        Path out = tmp.resolve("bad");
+        java.util.function.Function<PretrainJob.Params, String> fails = p -> {
+            Exception e = org.junit.jupiter.api.Assertions.assertThrows(Exception.class, () -> PretrainJob.run(sc, p));
+            assertTrue(e instanceof UsageException || e instanceof java.io.FileNotFoundException, e.toString());
+            return e.getMessage();
+        };
+        PretrainJob.Params ok = run(out, "tiny", MICRO, 4, 2, 1, false, 0);
+        String m = fails.apply(new PretrainJob.Params(tmp.resolve("nowhere").toString(), ok.tokenizer(), ok.output(),
+            "tiny", MICRO, Objective.CLM, 4, 0, 8, 2, 2, 1e-3, 1e-4, 1, 0, 0, 1, 8, 1, 1, 1, false, false, 0));
+        assertTrue(m.contains("manifest.json"), m);
+        BpeModel other = BpeTrainJobTest.direct(BpeTrainJobTest.brownLines(500), BpeMode.BYTE, 400);
+        Path otherTok = tmp.resolve("other-tok");
+        TokenizerFiles.save(other, otherTok);
+        m = fails.apply(new PretrainJob.Params(ok.data(), otherTok.toString(), ok.output(), "tiny", MICRO,
+            Objective.CLM, 4, 0, 8, 2, 2, 1e-3, 1e-4, 1, 0, 0, 1, 8, 1, 1, 1, false, false, 0));
+        assertTrue(m.contains("another tokenizer"), m);
+        m = fails.apply(new PretrainJob.Params(ok.data(), ok.tokenizer(), ok.output(), "huge", MICRO,
+            Objective.CLM, 4, 0, 8, 2, 2, 1e-3, 1e-4, 1, 0, 0, 1, 8, 1, 1, 1, false, false, 0));
+        assertTrue(m.contains("unknown model 'huge'"), m);
+        m = fails.apply(new PretrainJob.Params(ok.data(), ok.tokenizer(), ok.output(), "tiny",
+            Map.of("context_length", "100000"), Objective.CLM, 4, 0, 8, 2, 2, 1e-3, 1e-4, 1, 0, 0, 1, 8, 1, 1, 1,
+            false, false, 0));
+        assertTrue(m.contains("fits"), m);
+        m = fails.apply(run(out, "tiny", MICRO, 4, 2, 1, true, 0));
+        assertTrue(m.contains("nothing to resume"), m);
+        assertTrue(!Files.exists(out.resolve("checkpoints")), "nothing written");
+        org.junit.jupiter.api.Assertions.assertThrows(UsageException.class, () -> PretrainJob.parse(new String[] {
+            "--data", "d", "--tokenizer", "t", "--output", "o"}));
+        org.junit.jupiter.api.Assertions.assertThrows(UsageException.class, () -> PretrainJob.parse(new String[] {
+            "--data", "d", "--tokenizer", "t", "--output", "o", "--steps", "5", "--objective", "t5"}));
+    }
+
+    @Test
     void resumingAnInterruptedRunEndsWhereTheStraightRunEnds() throws IOException {
         Map<String, String> set = new java.util.HashMap<>(MICRO);
         Path straight = tmp.resolve("straight");
