@@ -85,6 +85,16 @@ public final class Options {
     }
 
     /** Parses arguments; {@link Parsed#help()} is true when --help was given (required options then unchecked). */
+    /** Parses; when --help was given, prints the help to {@code out} and returns null. */
+    public Parsed parseOrHelp(String[] args, java.io.PrintStream out) {
+        Parsed p = parse(args);
+        if (p.help()) {
+            out.print(help());
+            return null;
+        }
+        return p;
+    }
+
     public Parsed parse(String[] args) {
         Map<String, List<String>> values = new LinkedHashMap<>();
         int i = 0;

@@ -20,42 +20,13 @@ public final class HadoopFiles {
 
     /**
      * Expands input arguments (files, directories, globs) into the data files they name, in sorted order. Files
-     * whose name starts with {@code .} or {@code _} (Hadoop's hidden and marker files) are skipped inside directories.
+     * whose name starts with {@code .} or {@code _} (Hadoop's hidden and marker files) are skipped inside directories;
+     * a file reached twice is kept once.
      *
      * @throws java.io.FileNotFoundException naming the first argument that matches nothing
      */
     public static List<FileStatus> expandInputs(Configuration conf, List<String> inputs) throws IOException {
-        List<FileStatus> out = new ArrayList<>();
-        for (String in : inputs) {
-            Path p = new Path(in);
-            FileSystem fs = p.getFileSystem(conf);
-            FileStatus[] matches = fs.globStatus(p);
-            if (matches == null || matches.length == 0) {
-                throw new java.io.FileNotFoundException("input path does not exist or matches no file: " + in);
-            }
-            java.util.Arrays.sort(matches);
-            int before = out.size();
-            for (FileStatus m : matches) {
-                if (m.isDirectory()) {
-                    List<FileStatus> files = new ArrayList<>();
-                    RemoteIterator<LocatedFileStatus> it = fs.listFiles(m.getPath(), true);
-                    while (it.hasNext()) {
-                        LocatedFileStatus f = it.next();
-                        if (!hidden(m.getPath(), f.getPath())) {
-                            files.add(f);
-                        }
-                    }
-                    files.sort(null);
-                    out.addAll(files);
-                } else {
-                    out.add(m);
-                }
-            }
-            if (out.size() == before) {
-                throw new java.io.FileNotFoundException("input directory holds no file: " + in);
-            }
-        }
-        return out;
+        return expandInputsNamed(conf, inputs).stream().map(InputFile::status).toList();
     }
 
     /** A data file and its input-relative name (see {@link #expandInputsNamed}). */

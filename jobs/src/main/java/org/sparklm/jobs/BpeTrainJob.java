@@ -22,7 +22,6 @@ import org.apache.hadoop.io.Text;
 import org.apache.hadoop.mapreduce.Job;
 import org.apache.hadoop.mapreduce.lib.input.FileInputFormat;
 import org.apache.hadoop.mapreduce.lib.input.TextInputFormat;
-import org.apache.spark.SparkConf;
 import org.apache.spark.HashPartitioner;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
@@ -110,10 +109,8 @@ public final class BpeTrainJob {
 
     /** Parses arguments; null when --help was printed. */
     static Params parse(String[] args) {
-        Options opts = options();
-        Options.Parsed p = opts.parse(args);
-        if (p.help()) {
-            System.out.print(opts.help());
+        Options.Parsed p = options().parseOrHelp(args, System.out);
+        if (p == null) {
             return null;
         }
         BpeMode mode;
@@ -140,12 +137,10 @@ public final class BpeTrainJob {
         if (params == null) {
             return;
         }
-        SparkConf conf = new SparkConf().setAppName("sparklm bpe-train");
-        JobSupport.defaults(conf);
-        try (JavaSparkContext sc = new JavaSparkContext(conf)) {
+        JobSupport.withContext("sparklm bpe-train", sc -> {
             Report r = run(sc, params);
             printSummary(r, params, sc.hadoopConfiguration());
-        }
+        });
     }
 
     /** Runs the job on an existing context; tests call this directly. */

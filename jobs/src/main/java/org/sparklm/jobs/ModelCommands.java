@@ -84,10 +84,8 @@ final class ModelCommands {
     }
 
     static int evaluate(String[] args, PrintStream out) throws IOException {
-        Options opts = evaluateOptions();
-        Options.Parsed p = opts.parse(args);
-        if (p.help()) {
-            out.print(opts.help());
+        Options.Parsed p = evaluateOptions().parseOrHelp(args, out);
+        if (p == null) {
             return 0;
         }
         Configuration conf = new Configuration();
@@ -145,10 +143,8 @@ final class ModelCommands {
     }
 
     static int generate(String[] args, PrintStream out) throws IOException {
-        Options opts = generateOptions();
-        Options.Parsed p = opts.parse(args);
-        if (p.help()) {
-            out.print(opts.help());
+        Options.Parsed p = generateOptions().parseOrHelp(args, out);
+        if (p == null) {
             return 0;
         }
         Loaded m = load(new Configuration(), p.string("checkpoint"), "generate");
@@ -175,10 +171,8 @@ final class ModelCommands {
     }
 
     static int fillMask(String[] args, PrintStream out) throws IOException {
-        Options opts = fillMaskOptions();
-        Options.Parsed p = opts.parse(args);
-        if (p.help()) {
-            out.print(opts.help());
+        Options.Parsed p = fillMaskOptions().parseOrHelp(args, out);
+        if (p == null) {
             return 0;
         }
         Loaded m = load(new Configuration(), p.string("checkpoint"), "fill-mask");

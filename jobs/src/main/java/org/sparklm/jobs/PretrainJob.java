@@ -15,7 +15,6 @@ import java.util.stream.IntStream;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
-import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -106,10 +105,8 @@ public final class PretrainJob {
 
     /** Parses arguments; null when --help was printed. */
     static Params parse(String[] args) {
-        Options opts = options();
-        Options.Parsed p = opts.parse(args);
-        if (p.help()) {
-            System.out.print(opts.help());
+        Options.Parsed p = options().parseOrHelp(args, System.out);
+        if (p == null) {
             return null;
         }
         Objective objective;
@@ -153,11 +150,9 @@ public final class PretrainJob {
         if (params == null) {
             return;
         }
-        SparkConf conf = new SparkConf().setAppName("sparklm pretrain");
-        JobSupport.defaults(conf);
-        try (JavaSparkContext sc = new JavaSparkContext(conf)) {
+        JobSupport.withContext("sparklm pretrain", sc -> {
             run(sc, params);
-        }
+        });
     }
 
     /** What a run produced. */

@@ -31,7 +31,6 @@ import org.apache.hadoop.mapreduce.Job;
 import org.apache.hadoop.mapreduce.lib.input.FileInputFormat;
 import org.apache.hadoop.mapreduce.lib.input.FileSplit;
 import org.apache.hadoop.mapreduce.lib.input.TextInputFormat;
-import org.apache.spark.SparkConf;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaNewHadoopRDD;
 import org.apache.spark.api.java.JavaPairRDD;
@@ -125,10 +124,8 @@ public final class ShardJob {
 
     /** Parses arguments; null when --help was printed. */
     static Params parse(String[] args) {
-        Options opts = options();
-        Options.Parsed p = opts.parse(args);
-        if (p.help()) {
-            System.out.print(opts.help());
+        Options.Parsed p = options().parseOrHelp(args, System.out);
+        if (p == null) {
             return null;
         }
         DocFormat format;
@@ -155,12 +152,10 @@ public final class ShardJob {
         if (params == null) {
             return;
         }
-        SparkConf conf = new SparkConf().setAppName("sparklm shard");
-        JobSupport.defaults(conf);
-        try (JavaSparkContext sc = new JavaSparkContext(conf)) {
+        JobSupport.withContext("sparklm shard", sc -> {
             Result r = run(sc, params);
             printSummary(r, params);
-        }
+        });
     }
 
     /** Runs the job on an existing context; tests call this directly. */

@@ -64,6 +64,7 @@ final class TrainingData implements Serializable {
     /** Worker {@code w}'s minibatches for global steps {@code [from, from + count)}. */
     List<MultiDataSet> minibatches(int w, long from, int count) throws IOException {
         Nd4jDeviceBinder.bindCurrentTask(); // before this thread creates any array
+        useTaskCores();
         // dropout and any other ND4J randomness on this worker: seeded from (seed, round start, worker)
         Nd4j.getRandom().setSeed(seed * 31 + from * 1_000_003L + w);
         List<MultiDataSet> out = new ArrayList<>(count);
@@ -82,6 +83,20 @@ final class TrainingData implements Serializable {
             }
         }
         return out;
+    }
+
+    /**
+     * ND4J's native thread pool sized to the task's cores ({@code spark.task.cpus}): on a cluster, with
+     * {@code spark.task.cpus} = {@code spark.executor.cores}, one training task uses all of its executor's cores; in
+     * {@code local[N]} with N workers, each of the N tasks uses one core instead of all of them (oversubscription).
+     * The setting is per JVM, and every task of a training job asks for the same value.
+     */
+    private static void useTaskCores() {
+        org.apache.spark.TaskContext ctx = org.apache.spark.TaskContext.get();
+        if (ctx != null && ctx.cpus() > 0 && Nd4j.getEnvironment().maxThreads() != ctx.cpus()) {
+            Nd4j.getEnvironment().setMaxThreads(ctx.cpus());
+            Nd4j.getEnvironment().setMaxMasterThreads(ctx.cpus());
+        }
     }
 
     /** The validation minibatches: consecutive windows of the val split, at most {@code maxWindows}. */
