@@ -198,8 +198,9 @@ public final class LmHeadLayer extends TransformerLayerImpl<LmHead> implements I
         Selection sel = selection(n);
         int[] ids = labelIds(n, sel.rows());
         INDArray gHead = grad(LmHead.HEAD);
-        INDArray dOut = zeros(mgr, ArrayType.ACTIVATION_GRAD, b, t, d);
+        INDArray dOut = create(mgr, ArrayType.ACTIVATION_GRAD, b, t, d);
         if (ids.length == 0) {
+            dOut.assign(0);
             gHead.assign(0);
             grad(LmHead.LN_GAIN).assign(0);
             grad(LmHead.LN_BIAS).assign(0);
@@ -217,16 +218,17 @@ public final class LmHeadLayer extends TransformerLayerImpl<LmHead> implements I
                 total += sel.weights()[i] * rowLoss[i];
             }
             loss = total;
+            double scale = 1.0;   // the loss weight of every row: folded into the products when uniform
             if (sel.uniform()) {
-                dlogits.muli(sel.weights()[0]);
+                scale = sel.weights()[0];
             } else {
                 INDArray w = Nd4j.createFromArray(sel.weights()).castTo(dataType);
                 Kernels.scaleRows(dlogits, w, dlogits);
             }
             tm = OpTimer.lap(Group.LM_HEAD_LOSS, tm);
-            Nd4j.gemm(hs, dlogits, gHead, true, false, 1.0, 0.0);
+            Nd4j.gemm(hs, dlogits, gHead, true, false, scale, 0.0);
             INDArray dhs = create(mgr, work, ids.length, d);
-            Nd4j.gemm(dlogits, param(LmHead.HEAD), dhs, false, true, 1.0, 0.0);
+            Nd4j.gemm(dlogits, param(LmHead.HEAD), dhs, false, true, scale, 0.0);
             tm = OpTimer.lap(Group.LM_HEAD_MATMUL, tm);
             INDArray dhf = dhs;
             if (ids.length != n) {
@@ -234,7 +236,7 @@ public final class LmHeadLayer extends TransformerLayerImpl<LmHead> implements I
                 Kernels.scatterRows(dhs, sel.rows(), dhf);
             }
             tm = OpTimer.lap(Group.LM_HEAD_LOSS, tm);
-            Kernels.layerNormBackward(dhf, xhat, rstd, param(LmHead.LN_GAIN), dOut.reshape('c', n, d),
+            Kernels.layerNormBackward(dhf, xhat, rstd, param(LmHead.LN_GAIN), null, dOut.reshape('c', n, d),
                 grad(LmHead.LN_GAIN), grad(LmHead.LN_BIAS));
             OpTimer.lap(Group.LAYER_NORM, tm);
         }

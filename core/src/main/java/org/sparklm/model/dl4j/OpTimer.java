@@ -18,12 +18,10 @@ public final class OpTimer {
         LAYER_NORM,
         /** the linear maps of the blocks (QKV, output projection, MLP): products, biases, their gradients */
         LINEAR,
-        /** batched Q K^T and A V products and their gradients */
+        /** the Q K^T and A V products per head and their gradients */
         ATTENTION_MATMUL,
         /** score masks, softmax and its gradient */
         SOFTMAX,
-        /** copies between [B, T, H, dh] and [B, H, T, dh] */
-        HEAD_REARRANGE,
         /** GELU and its gradient */
         GELU,
         /** dropout masks and their application */

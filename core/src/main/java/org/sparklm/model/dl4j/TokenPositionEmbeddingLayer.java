@@ -57,9 +57,9 @@ final class TokenPositionEmbeddingLayer extends TransformerLayerImpl<TokenPositi
         INDArray pos = param(TokenPositionEmbedding.POSITIONS);
         int n = ids.length;
         if (Kernels.isDouble(out)) {
-            double[] w = Kernels.readDoubles(tok);
-            double[] p = Kernels.readDoubles(pos);
-            double[] o = new double[n * d];
+            double[] w = Kernels.readDoubles(tok, 0);
+            double[] p = Kernels.readDoubles(pos, 1);
+            double[] o = Kernels.doubles(2, n * d, false);
             for (int i = 0; i < n; i++) {
                 int wr = ids[i] * d;
                 int pr = (int) (i % t) * d;
@@ -70,9 +70,9 @@ final class TokenPositionEmbeddingLayer extends TransformerLayerImpl<TokenPositi
             }
             Kernels.writeDoubles(out, o);
         } else {
-            float[] w = Kernels.readFloats(tok);
-            float[] p = Kernels.readFloats(pos);
-            float[] o = new float[n * d];
+            float[] w = Kernels.readFloats(tok, 0);
+            float[] p = Kernels.readFloats(pos, 1);
+            float[] o = Kernels.floats(2, n * d, false);
             for (int i = 0; i < n; i++) {
                 int wr = ids[i] * d;
                 int pr = (int) (i % t) * d;
@@ -117,9 +117,9 @@ final class TokenPositionEmbeddingLayer extends TransformerLayerImpl<TokenPositi
         INDArray gPos = grad(TokenPositionEmbedding.POSITIONS);
         int n = ids.length;
         if (Kernels.isDouble(eps)) {
-            double[] e = Kernels.readDoubles(eps);
-            double[] gw = new double[Math.toIntExact(gTok.length())];
-            double[] gp = new double[Math.toIntExact(gPos.length())];
+            double[] e = Kernels.readDoubles(eps, 0);
+            double[] gw = Kernels.doubles(1, Math.toIntExact(gTok.length()), true);
+            double[] gp = Kernels.doubles(2, Math.toIntExact(gPos.length()), true);
             for (int i = 0; i < n; i++) {
                 int wr = ids[i] * d;
                 int pr = (int) (i % t) * d;
@@ -132,9 +132,9 @@ final class TokenPositionEmbeddingLayer extends TransformerLayerImpl<TokenPositi
             Kernels.writeDoubles(gTok, gw);
             Kernels.writeDoubles(gPos, gp);
         } else {
-            float[] e = Kernels.readFloats(eps);
-            float[] gw = new float[Math.toIntExact(gTok.length())];
-            float[] gp = new float[Math.toIntExact(gPos.length())];
+            float[] e = Kernels.readFloats(eps, 0);
+            float[] gw = Kernels.floats(1, Math.toIntExact(gTok.length()), true);
+            float[] gp = Kernels.floats(2, Math.toIntExact(gPos.length()), true);
             for (int i = 0; i < n; i++) {
                 int wr = ids[i] * d;
                 int pr = (int) (i % t) * d;

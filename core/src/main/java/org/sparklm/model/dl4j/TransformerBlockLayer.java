@@ -1,8 +1,6 @@
 package org.sparklm.model.dl4j;
 
-import static org.nd4j.linalg.indexing.NDArrayIndex.all;
-import static org.nd4j.linalg.indexing.NDArrayIndex.point;
-
+import java.util.function.Function;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.gradient.DefaultGradient;
 import org.deeplearning4j.nn.gradient.Gradient;
@@ -14,13 +12,18 @@ import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastAddOp;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
+import org.nd4j.linalg.api.ops.impl.transforms.strict.Sigmoid;
 import org.nd4j.linalg.factory.Nd4j;
 import org.sparklm.model.dl4j.OpTimer.Group;
 
 /**
  * {@link TransformerBlock}: the forward pass and its hand-written gradient. Layout: the residual stream as
  * {@code [N = batch * time, d]} rows; per-head tensors {@code [batch, heads, time, d_head]} so that the attention
- * products are batched matrix products; everything else is BLAS {@code gemm} on 2-d arrays.
+ * products are batched matrix products. ND4J does the matrix products (BLAS {@code gemm} for the linear maps, batched
+ * {@code matmul} for attention), the softmax and GELU's sigmoid; the elementwise work around them (biases, residuals,
+ * dropout masks, LayerNorm, head rearrangement, GELU's polynomial and gradient, the softmax gradient, bias gradients)
+ * is fused into single Java passes ({@link BlockKernels}, {@link Kernels}): per block and step, 10 ND4J ops forward
+ * and 10 backward instead of about 50 and 70.
  */
 final class TransformerBlockLayer extends TransformerLayerImpl<TransformerBlock> {
 
@@ -31,7 +34,7 @@ final class TransformerBlockLayer extends TransformerLayerImpl<TransformerBlock>
     private static final class Cache {
         INDArray input;
         INDArray xhat1, rstd1, h1;        // [N, d], [N, 1], [N, d]
-        INDArray q, k, v;                 // [B, H, T, dh]; q already scaled by 1/sqrt(dh)
+        INDArray qkv;                     // [N, 3d] queries, keys, values (biases added)
         INDArray probs;                   // [B, H, T, T] softmax output
         INDArray attnDrop;                // [B, H, T, T] or null
         INDArray ctx;                     // [N, d] heads concatenated
@@ -43,8 +46,6 @@ final class TransformerBlockLayer extends TransformerLayerImpl<TransformerBlock>
 
     private Cache cache;
     private INDArray causalBias;      // [1, T * T], detached
-    private INDArray onesN;           // [1, N], detached
-    private INDArray onesT;           // [1, T], detached
 
     TransformerBlockLayer(NeuralNetConfiguration conf, DataType dataType) {
         super(conf, dataType);
@@ -85,14 +86,14 @@ final class TransformerBlockLayer extends TransformerLayerImpl<TransformerBlock>
         long dff = conf.getDFf();
         double p = training ? conf.getDropout() : 0;
         double eps = conf.getLayerNormEps();
-        ensureConstants(n, t);
+        ensureCausalBias(t);
 
         INDArray x = Kernels.dense(input, mgr, work).reshape('c', n, d);
-        long tm = OpTimer.now();
         INDArray out = create(mgr, outType, b, t, d);
         INDArray y = out.reshape('c', n, d);
+        long tm = OpTimer.now();
 
-        // ---- attention branch: a = W_o attention(LN1(x)) + b_o ----
+        // ---- attention branch: y = x + dropout(W_o attention(LN1(x)) + b_o) ----
         INDArray h1 = create(mgr, keep, n, d);
         INDArray xhat1 = c == null ? null : create(mgr, keep, n, d);
         INDArray rstd1 = c == null ? null : create(mgr, keep, n, 1);
@@ -100,22 +101,15 @@ final class TransformerBlockLayer extends TransformerLayerImpl<TransformerBlock>
             eps);
         tm = OpTimer.lap(Group.LAYER_NORM, tm);
 
-        INDArray qkv = create(mgr, work, n, 3 * d);                          // [N, 3d]
+        INDArray qkv = create(mgr, keep, n, 3 * d);                          // [N, 3d]: q, k, v side by side
         Nd4j.gemm(h1, param(TransformerBlock.W_QKV), qkv, false, false, 1.0, 0.0);
-        qkv.addiRowVector(param(TransformerBlock.B_QKV));
+        BlockKernels.addBias(qkv, param(TransformerBlock.B_QKV));
         tm = OpTimer.lap(Group.LINEAR, tm);
-        INDArray qkv5 = qkv.reshape('c', b, t, 3, h, dh);                    // [B, T, 3, H, dh]
-        INDArray q = create(mgr, keep, b, h, t, dh);                         // [B, H, T, dh]
-        INDArray k = create(mgr, keep, b, h, t, dh);
-        INDArray v = create(mgr, keep, b, h, t, dh);
-        q.assign(qkv5.get(all(), all(), point(0), all(), all()).permute(0, 2, 1, 3));
-        k.assign(qkv5.get(all(), all(), point(1), all(), all()).permute(0, 2, 1, 3));
-        v.assign(qkv5.get(all(), all(), point(2), all(), all()).permute(0, 2, 1, 3));
-        q.muli(1.0 / Math.sqrt(dh));
-        tm = OpTimer.lap(Group.HEAD_REARRANGE, tm);
+        Attention.Shape shape = new Attention.Shape((int) b, (int) h, (int) t, (int) dh);
+        Function<long[], INDArray> temp = sh -> create(mgr, work, sh);
 
         INDArray probs = create(mgr, keep, b, h, t, t);                      // [B, H, T, T]
-        Nd4j.matmul(q, k, probs, false, true, false);
+        Attention.scores(qkv, probs, shape, 1.0 / Math.sqrt(dh), temp);     // q k^T / sqrt(dh)
         tm = OpTimer.lap(Group.ATTENTION_MATMUL, tm);
         if (conf.getCausal()) {
             probs.reshape('c', b * h, t * t).addiRowVector(causalBias);
@@ -129,35 +123,30 @@ final class TransformerBlockLayer extends TransformerLayerImpl<TransformerBlock>
         tm = OpTimer.lap(Group.SOFTMAX, tm);
         INDArray attn = probs;
         INDArray attnDrop = null;
+        INDArray drop1 = null;
+        INDArray drop2 = null;
         if (p > 0) {
             attnDrop = create(mgr, keep, b, h, t, t);
             Kernels.dropoutMask(attnDrop, p);
             attn = create(mgr, work, b, h, t, t);
             probs.mul(attnDrop, attn);
+            drop1 = create(mgr, keep, n, d);
+            Kernels.dropoutMask(drop1, p);
+            drop2 = create(mgr, keep, n, d);
+            Kernels.dropoutMask(drop2, p);
+            tm = OpTimer.lap(Group.DROPOUT, tm);
         }
-        tm = OpTimer.lap(Group.DROPOUT, tm);
-        INDArray ctx4 = create(mgr, work, b, h, t, dh);                      // [B, H, T, dh]
-        Nd4j.matmul(attn, v, ctx4, false, false, false);
+        INDArray ctx = create(mgr, keep, n, d);                              // [N, d] heads concatenated
+        Attention.context(attn, qkv, ctx, shape, temp);
         tm = OpTimer.lap(Group.ATTENTION_MATMUL, tm);
-        INDArray ctx = create(mgr, keep, n, d);                              // [N, d] = [B, T, H, dh]
-        ctx.reshape('c', b, t, h, dh).assign(ctx4.permute(0, 2, 1, 3));
-        tm = OpTimer.lap(Group.HEAD_REARRANGE, tm);
 
         INDArray a = create(mgr, work, n, d);
         Nd4j.gemm(ctx, param(TransformerBlock.W_OUT), a, false, false, 1.0, 0.0);
-        a.addiRowVector(param(TransformerBlock.B_OUT));
         tm = OpTimer.lap(Group.LINEAR, tm);
-        INDArray drop1 = null;
-        if (p > 0) {
-            drop1 = create(mgr, keep, n, d);
-            Kernels.dropoutMask(drop1, p);
-            a.muli(drop1);
-        }
-        tm = OpTimer.lap(Group.DROPOUT, tm);
-        x.add(a, y);                                                         // y = x + a
+        BlockKernels.residual(x, a, param(TransformerBlock.B_OUT), drop1, y);
         tm = OpTimer.lap(Group.RESIDUAL, tm);
 
-        // ---- MLP branch: m = W_2 GELU(W_1 LN2(y) + b_1) + b_2 ----
+        // ---- MLP branch: y = y + dropout(W_2 GELU(W_1 LN2(y) + b_1) + b_2) ----
         INDArray h2 = create(mgr, keep, n, d);
         INDArray xhat2 = c == null ? null : create(mgr, keep, n, d);
         INDArray rstd2 = c == null ? null : create(mgr, keep, n, 1);
@@ -166,24 +155,17 @@ final class TransformerBlockLayer extends TransformerLayerImpl<TransformerBlock>
         tm = OpTimer.lap(Group.LAYER_NORM, tm);
         INDArray f = create(mgr, keep, n, dff);
         Nd4j.gemm(h2, param(TransformerBlock.W_FC), f, false, false, 1.0, 0.0);
-        f.addiRowVector(param(TransformerBlock.B_FC));
         tm = OpTimer.lap(Group.LINEAR, tm);
         INDArray sig = create(mgr, keep, n, dff);
         INDArray g = create(mgr, keep, n, dff);
-        Kernels.gelu(f, sig, g);
+        BlockKernels.geluInput(f, param(TransformerBlock.B_FC), sig);        // f += b_1; sig = 2c f (1 + a f^2)
+        Nd4j.exec(new Sigmoid(sig, sig));
+        f.mul(sig, g);                                                       // GELU(f) = f sigmoid(...)
         tm = OpTimer.lap(Group.GELU, tm);
         INDArray m = create(mgr, work, n, d);
         Nd4j.gemm(g, param(TransformerBlock.W_PROJ), m, false, false, 1.0, 0.0);
-        m.addiRowVector(param(TransformerBlock.B_PROJ));
         tm = OpTimer.lap(Group.LINEAR, tm);
-        INDArray drop2 = null;
-        if (p > 0) {
-            drop2 = create(mgr, keep, n, d);
-            Kernels.dropoutMask(drop2, p);
-            m.muli(drop2);
-        }
-        tm = OpTimer.lap(Group.DROPOUT, tm);
-        y.addi(m);
+        BlockKernels.residual(y, m, param(TransformerBlock.B_PROJ), drop2, y);
         OpTimer.lap(Group.RESIDUAL, tm);
 
         if (c != null) {
@@ -191,9 +173,7 @@ final class TransformerBlockLayer extends TransformerLayerImpl<TransformerBlock>
             c.xhat1 = xhat1;
             c.rstd1 = rstd1;
             c.h1 = h1;
-            c.q = q;
-            c.k = k;
-            c.v = v;
+            c.qkv = qkv;
             c.probs = probs;
             c.attnDrop = attnDrop;
             c.ctx = ctx;
@@ -228,106 +208,62 @@ final class TransformerBlockLayer extends TransformerLayerImpl<TransformerBlock>
         long h = conf.getHeads();
         long dh = d / h;
         long dff = conf.getDFf();
-        ensureConstants(n, t);
 
         INDArray dy = Kernels.dense(epsilon, mgr, work).reshape('c', n, d);
         long tm = OpTimer.now();
 
         // ---- MLP branch ----
-        INDArray dm = dy;
-        if (c.drop2 != null) {
-            dm = create(mgr, work, n, d);
-            dy.mul(c.drop2, dm);
-        }
-        tm = OpTimer.lap(Group.DROPOUT, tm);
+        INDArray dm = c.drop2 == null ? dy : create(mgr, work, n, d);
+        BlockKernels.branchGradient(dy, c.drop2, dm, grad(TransformerBlock.B_PROJ));
+        tm = OpTimer.lap(Group.RESIDUAL, tm);
         Nd4j.gemm(c.g, dm, grad(TransformerBlock.W_PROJ), true, false, 1.0, 0.0);
-        Kernels.columnSums(dm, onesN, grad(TransformerBlock.B_PROJ));
         INDArray dg = create(mgr, work, n, dff);
         Nd4j.gemm(dm, param(TransformerBlock.W_PROJ), dg, false, true, 1.0, 0.0);
         tm = OpTimer.lap(Group.LINEAR, tm);
-        INDArray df = create(mgr, work, n, dff);
-        INDArray tmp = create(mgr, work, n, dff);
-        Kernels.geluBackward(c.f, c.sig, dg, df, tmp);
+        BlockKernels.geluBackward(c.f, c.sig, dg, dg, grad(TransformerBlock.B_FC));   // dg becomes dL/df
         tm = OpTimer.lap(Group.GELU, tm);
-        Nd4j.gemm(c.h2, df, grad(TransformerBlock.W_FC), true, false, 1.0, 0.0);
-        Kernels.columnSums(df, onesN, grad(TransformerBlock.B_FC));
+        Nd4j.gemm(c.h2, dg, grad(TransformerBlock.W_FC), true, false, 1.0, 0.0);
         INDArray dh2 = create(mgr, work, n, d);
-        Nd4j.gemm(df, param(TransformerBlock.W_FC), dh2, false, true, 1.0, 0.0);
+        Nd4j.gemm(dg, param(TransformerBlock.W_FC), dh2, false, true, 1.0, 0.0);
         tm = OpTimer.lap(Group.LINEAR, tm);
         INDArray dx2 = create(mgr, work, n, d);                             // gradient of the mid residual
-        dx2.assign(dy);
-        tm = OpTimer.lap(Group.RESIDUAL, tm);
-        Kernels.layerNormBackward(dh2, c.xhat2, c.rstd2, param(TransformerBlock.LN2_GAIN), dx2,
+        Kernels.layerNormBackward(dh2, c.xhat2, c.rstd2, param(TransformerBlock.LN2_GAIN), dy, dx2,
             grad(TransformerBlock.LN2_GAIN), grad(TransformerBlock.LN2_BIAS));
         tm = OpTimer.lap(Group.LAYER_NORM, tm);
 
         // ---- attention branch ----
-        INDArray da = dx2;
-        if (c.drop1 != null) {
-            da = create(mgr, work, n, d);
-            dx2.mul(c.drop1, da);
-        }
-        tm = OpTimer.lap(Group.DROPOUT, tm);
+        INDArray da = c.drop1 == null ? dx2 : create(mgr, work, n, d);
+        BlockKernels.branchGradient(dx2, c.drop1, da, grad(TransformerBlock.B_OUT));
+        tm = OpTimer.lap(Group.RESIDUAL, tm);
         Nd4j.gemm(c.ctx, da, grad(TransformerBlock.W_OUT), true, false, 1.0, 0.0);
-        Kernels.columnSums(da, onesN, grad(TransformerBlock.B_OUT));
         INDArray dctx = create(mgr, work, n, d);
         Nd4j.gemm(da, param(TransformerBlock.W_OUT), dctx, false, true, 1.0, 0.0);
         tm = OpTimer.lap(Group.LINEAR, tm);
-        INDArray dctx4 = create(mgr, work, b, h, t, dh);                    // [B, H, T, dh]
-        dctx4.assign(dctx.reshape('c', b, t, h, dh).permute(0, 2, 1, 3));
-        tm = OpTimer.lap(Group.HEAD_REARRANGE, tm);
-
+        Attention.Shape shape = new Attention.Shape((int) b, (int) h, (int) t, (int) dh);
+        Function<long[], INDArray> temp = sh -> create(mgr, work, sh);
         INDArray attn = c.probs;
         if (c.attnDrop != null) {
             attn = create(mgr, work, b, h, t, t);
             c.probs.mul(c.attnDrop, attn);
+            tm = OpTimer.lap(Group.DROPOUT, tm);
         }
-        tm = OpTimer.lap(Group.DROPOUT, tm);
-        INDArray dv = create(mgr, work, b, h, t, dh);
-        Nd4j.matmul(attn, dctx4, dv, true, false, false);                  // dV = A^T dctx
-        INDArray dp = create(mgr, work, b, h, t, t);
-        Nd4j.matmul(dctx4, c.v, dp, false, true, false);                   // dA = dctx V^T
-        tm = OpTimer.lap(Group.ATTENTION_MATMUL, tm);
-        if (c.attnDrop != null) {
-            dp.muli(c.attnDrop);
-        }
-        tm = OpTimer.lap(Group.DROPOUT, tm);
-        // softmax gradient: dS = P * (dP - rowsum(P * dP))
-        long rows = b * h * t;
-        INDArray pdp = create(mgr, work, b, h, t, t);
-        c.probs.mul(dp, pdp);
-        INDArray rsum = create(mgr, work, rows, 1);
-        Nd4j.gemm(pdp.reshape('c', rows, t), onesT.reshape('c', t, 1), rsum, false, false, 1.0, 0.0);
-        Nd4j.gemm(rsum, onesT, dp.reshape('c', rows, t), false, false, -1.0, 1.0);   // dP - rowsum, rank-1 update
-        INDArray ds = pdp;                                                  // reuse: dS = P * (dP - rowsum)
-        c.probs.mul(dp, ds);
-        tm = OpTimer.lap(Group.SOFTMAX, tm);
-
-        INDArray dq = create(mgr, work, b, h, t, dh);
-        Nd4j.matmul(ds, c.k, dq, false, false, false);                     // d(q scaled) = dS K
-        dq.muli(1.0 / Math.sqrt(dh));
-        INDArray dk = create(mgr, work, b, h, t, dh);
-        Nd4j.matmul(ds, c.q, dk, true, false, false);                      // dK = dS^T (q scaled)
-        tm = OpTimer.lap(Group.ATTENTION_MATMUL, tm);
-
         INDArray dqkv = create(mgr, work, n, 3 * d);
-        INDArray dqkv5 = dqkv.reshape('c', b, t, 3, h, dh);
-        dqkv5.get(all(), all(), point(0), all(), all()).permute(0, 2, 1, 3).assign(dq);
-        dqkv5.get(all(), all(), point(1), all(), all()).permute(0, 2, 1, 3).assign(dk);
-        dqkv5.get(all(), all(), point(2), all(), all()).permute(0, 2, 1, 3).assign(dv);
-        tm = OpTimer.lap(Group.HEAD_REARRANGE, tm);
+        INDArray ds = create(mgr, work, b, h, t, t);
+        Attention.contextBackward(attn, c.qkv, dctx, ds, dqkv, shape, temp);   // dA into ds, dV into dqkv
+        tm = OpTimer.lap(Group.ATTENTION_MATMUL, tm);
+        BlockKernels.softmaxBackward(c.probs, ds, c.attnDrop);              // ds becomes dL/dscores
+        tm = OpTimer.lap(Group.SOFTMAX, tm);
+        Attention.scoresBackward(ds, c.qkv, dqkv, shape, 1.0 / Math.sqrt(dh), temp);   // dQ, dK into dqkv
+        tm = OpTimer.lap(Group.ATTENTION_MATMUL, tm);
+        BlockKernels.columnSums(dqkv, grad(TransformerBlock.B_QKV));
         Nd4j.gemm(c.h1, dqkv, grad(TransformerBlock.W_QKV), true, false, 1.0, 0.0);
-        Kernels.columnSums(dqkv, onesN, grad(TransformerBlock.B_QKV));
         INDArray dh1 = create(mgr, work, n, d);
         Nd4j.gemm(dqkv, param(TransformerBlock.W_QKV), dh1, false, true, 1.0, 0.0);
         tm = OpTimer.lap(Group.LINEAR, tm);
 
         INDArray dxOut = create(mgr, ArrayType.ACTIVATION_GRAD, b, t, d);
-        INDArray dx = dxOut.reshape('c', n, d);
-        dx.assign(dx2);
-        tm = OpTimer.lap(Group.RESIDUAL, tm);
-        Kernels.layerNormBackward(dh1, c.xhat1, c.rstd1, param(TransformerBlock.LN1_GAIN), dx,
-            grad(TransformerBlock.LN1_GAIN), grad(TransformerBlock.LN1_BIAS));
+        Kernels.layerNormBackward(dh1, c.xhat1, c.rstd1, param(TransformerBlock.LN1_GAIN), dx2,
+            dxOut.reshape('c', n, d), grad(TransformerBlock.LN1_GAIN), grad(TransformerBlock.LN1_BIAS));
         OpTimer.lap(Group.LAYER_NORM, tm);
 
         Gradient grads = new DefaultGradient();
@@ -337,14 +273,8 @@ final class TransformerBlockLayer extends TransformerLayerImpl<TransformerBlock>
         return new Pair<>(grads, dxOut);
     }
 
-    /** The causal bias, the ones rows for sums: detached, rebuilt when the shapes change. */
-    private void ensureConstants(long n, long t) {
-        if (onesN == null || onesN.length() != n || onesN.dataType() != dataType) {
-            onesN = Kernels.onesRow(dataType, n);
-        }
-        if (onesT == null || onesT.length() != t || onesT.dataType() != dataType) {
-            onesT = Kernels.onesRow(dataType, t);
-        }
+    /** The causal bias: detached, rebuilt when the length changes. */
+    private void ensureCausalBias(long t) {
         if (layerConf().getCausal()
             && (causalBias == null || causalBias.length() != t * t || causalBias.dataType() != dataType)) {
             double[] bias = new double[Math.toIntExact(t * t)];
