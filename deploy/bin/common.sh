@@ -64,7 +64,7 @@ sparklm_app_jar() {
   local f best=""
   for f in "$SPARKLM_HOME"/jobs/target/sparklm-jobs-*.jar; do
     [ -f "$f" ] || continue
-    case ${f##*/} in *-sources.jar | *-javadoc.jar | *-tests.jar) continue ;; esac
+    case ${f##*/} in *-sources.jar | *-javadoc.jar | *-tests.jar | *-shaded.jar) continue ;; esac
     if [ -z "$best" ] || [ "$f" -nt "$best" ]; then best=$f; fi
   done
   echo "$best"
