@@ -49,7 +49,10 @@ import org.junit.jupiter.api.Timeout;
  * 1 core each), then {@code deploy/bin/submit --master spark://127.0.0.1:PORT COMMAND} with every input and output on
  * hdfs://, each result checked against the same command in local mode ({@code --master local[2]}) on local files.
  * The workers offer fake GPUs (deploy/conf/gpu-discovery-fake.sh: worker I has address I), which only the GPU test
- * asks for; one test kills an executor in the middle of a job.
+ * asks for. The failure tests: an executor SIGKILLed in the middle of bpe-train and of pretrain (the job completes),
+ * the driver SIGKILLed in the middle of pretrain and the command resubmitted with {@code --resume} (training continues
+ * from the newest checkpoint to the requested step), a worker stopped and started again during pretrain (a new
+ * executor on it runs later rounds); after each, nothing half-written is left in the output directory.
  * The cluster runs use {@code conf/cluster/standalone.conf} and {@code spark.kryo.registrationRequired=true}, so a
  * class missing from the Kryo registrator fails the test.
  *
@@ -352,6 +355,296 @@ class ClusterEndToEndIT {
             hdfsNames("/out/tokenizer-kill"));
         assertTrue(hdfsNames("/out").stream().noneMatch(n -> n.startsWith(".")),
             "nothing half-written beside the outputs: " + hdfsNames("/out"));
+    }
+
+    // ---- pretraining under failures (issue 5): small runs, checkpoint every round ----
+
+    /** The pretrain command of the failure tests: tiny, clm, W=2, context 32, 4 steps per round, hdfs:// data. */
+    private String[] pretrainCommand(String output, int steps, String... extra) {
+        List<String> c = new ArrayList<>(List.of("pretrain", "--data", hdfs + "/out/shards", "--tokenizer",
+            hdfs + "/out/tokenizer", "--output", hdfs + output, "--model", "tiny", "--model-set", "context_length=32",
+            "--objective", "clm", "--workers", "2", "--steps", String.valueOf(steps), "--averaging-frequency", "4",
+            "--eval-every", "1", "--eval-windows", "32", "--checkpoint-every", "1"));
+        c.addAll(Arrays.asList(extra));
+        return c.toArray(String[]::new);
+    }
+
+    private Scripts.Running startPretrain(String label, String output, int steps, String... extra) throws IOException {
+        return sh.start(label, "submit", submitArgs(master, List.of(), pretrainCommand(output, steps, extra)));
+    }
+
+    /** Waits until the driver's log has a line containing {@code text}; false if the job ended first or timed out. */
+    private static boolean awaitLog(Scripts.Running job, String text, Duration timeout)
+            throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (job.stderrSoFar().contains(text)) {
+                return true;
+            }
+            if (!job.isAlive()) {
+                return job.stderrSoFar().contains(text);
+            }
+            Thread.sleep(50);
+        }
+        return false;
+    }
+
+    /** metrics.jsonl of a run directory on HDFS, one node per round. */
+    private List<JsonNode> hdfsMetrics(String runDir) throws IOException {
+        List<JsonNode> metrics = new ArrayList<>();
+        for (String line : hdfsLines(runDir + "/metrics.jsonl")) {
+            if (!line.isBlank()) {
+                metrics.add(JSON.readTree(line));
+            }
+        }
+        return metrics;
+    }
+
+    /**
+     * A finished run of {@code steps} steps, 4 per round: one metrics record per round with steps 4, 8, ..., steps
+     * (a single trajectory, even across a resume), the last validation loss below the first round's and below
+     * {@code untrained}, the final checkpoint complete, nothing half-written anywhere in the run directory.
+     */
+    private void assertCompleteRun(String runDir, int steps, double untrained) throws IOException {
+        List<JsonNode> metrics = hdfsMetrics(runDir);
+        List<Integer> got = metrics.stream().map(m -> m.get("step").asInt()).toList();
+        List<Integer> want = new ArrayList<>();
+        for (int s = 4; s <= steps; s += 4) {
+            want.add(s);
+        }
+        assertEquals(want, got, "the steps of " + runDir + "/metrics.jsonl");
+        double firstVal = metrics.get(0).get("val_loss").asDouble();
+        double lastVal = metrics.get(metrics.size() - 1).get("val_loss").asDouble();
+        assertTrue(lastVal < firstVal && lastVal < untrained - 0.1,
+            "validation loss went down: untrained " + untrained + ", round 1 " + firstVal + ", last " + lastVal);
+        String last = String.format(java.util.Locale.ROOT, "step-%08d", steps);
+        assertTrue(hdfsNames(runDir + "/checkpoints").contains(last), "final checkpoint " + last + " in "
+            + hdfsNames(runDir + "/checkpoints"));
+        for (String blob : List.of("checkpoint.json", "state.json", "model.zip")) {
+            assertTrue(fs.exists(new org.apache.hadoop.fs.Path(runDir + "/checkpoints/" + last + "/" + blob)),
+                last + "/" + blob);
+        }
+        assertTrue(fs.exists(new org.apache.hadoop.fs.Path(runDir + "/report.html")), "report.html");
+        assertNothingHalfWritten(runDir);
+    }
+
+    /** No hidden (temporary, {@code ._tmp-}, {@code ._old-}) file or directory anywhere under {@code root} on HDFS. */
+    private void assertNothingHalfWritten(String root) throws IOException {
+        List<String> hidden = new ArrayList<>();
+        List<org.apache.hadoop.fs.Path> todo = new ArrayList<>(List.of(new org.apache.hadoop.fs.Path(root)));
+        while (!todo.isEmpty()) {
+            for (FileStatus s : fs.listStatus(todo.remove(todo.size() - 1))) {
+                String name = s.getPath().getName();
+                if (name.startsWith(".") || name.contains("._tmp") || name.contains("._old")) {
+                    hidden.add(s.getPath().toUri().getPath());
+                }
+                if (s.isDirectory()) {
+                    todo.add(s.getPath());
+                }
+            }
+        }
+        assertEquals(List.of(), hidden, "half-written files left under " + root);
+    }
+
+    /** The new application's id once its executors have started (their work directories exist). */
+    private String awaitNewApp(Set<String> before, Scripts.Running job) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + JOB_TIMEOUT.toNanos();
+        while (System.nanoTime() < deadline && job.isAlive()) {
+            Set<String> added = apps();
+            added.removeAll(before);
+            if (!added.isEmpty()) {
+                return added.iterator().next();
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("the job started no executor:\n" + Scripts.tail(job.stderrSoFar(), 30));
+    }
+
+    /** How many times {@code text} occurs in {@code s}. */
+    private static int count(String s, String text) {
+        int n = 0;
+        for (int i = s.indexOf(text); i >= 0; i = s.indexOf(text, i + text.length())) {
+            n++;
+        }
+        return n;
+    }
+
+    @Test
+    @Order(6)
+    @Timeout(600)
+    void pretrainSurvivesAKilledExecutor() throws Exception {
+        assumeTrue(shardsDone, "needs the shards of the shard test");
+        long t0 = System.nanoTime();
+        String out = "/out/model-executor-kill";
+        Set<String> appsBefore = apps();
+        Scripts.Running job = startPretrain("pretrain-cluster-executor-kill", out, 16);
+        Executor killed = null;
+        try {
+            // after the first round, so that the job is well in the middle: the next round's task on an executor
+            assertTrue(awaitLog(job, "round 1 |", JOB_TIMEOUT), "round 1 never ended:\n"
+                + Scripts.tail(job.stderrSoFar(), 40));
+            List<Executor> mine = executors().stream().filter(e -> !appsBefore.contains(e.app())).toList();
+            assertFalse(mine.isEmpty(), "no executor of the job is running");
+            long deadline = System.nanoTime() + JOB_TIMEOUT.toNanos();
+            while (killed == null && job.isAlive() && System.nanoTime() < deadline) {
+                for (Executor e : mine) {
+                    String log = Files.readString(e.workDir().resolve("stderr"), StandardCharsets.UTF_8);
+                    if (count(log, "Running task") > count(log, "Finished task")) {
+                        // SIGKILL in the middle of a training task, as when the executor's machine dies
+                        ProcessHandle.of(e.pid()).ifPresent(ProcessHandle::destroyForcibly);
+                        killed = e;
+                        System.err.println("e2e: killed executor " + e + " while it ran a pretraining task");
+                        break;
+                    }
+                }
+                Thread.sleep(20);
+            }
+            assertNotNull(killed, "no executor of the job was seen running a task before the job ended");
+            assertFalse(job.stderrSoFar().contains("pretrain: done"), "the executor was killed after the job was done");
+            Scripts.Result r = ok(job.await(JOB_TIMEOUT));
+            assertTrue(r.stderr().contains("Lost executor"), "the driver saw the executor go:\n"
+                + Scripts.tail(r.stderr(), 40));
+            assertCompleteRun(out, 16, untrainedValLoss(r.stderr()));
+        } finally {
+            sh.close();
+        }
+        System.err.printf("e2e: pretrain with a killed executor (%s): %.0f s%n", killed,
+            (System.nanoTime() - t0) / 1e9);
+    }
+
+    @Test
+    @Order(7)
+    @Timeout(600)
+    void pretrainResumesAfterAKilledDriver() throws Exception {
+        assumeTrue(shardsDone, "needs the shards of the shard test");
+        long t0 = System.nanoTime();
+        String out = "/out/model-driver-kill";
+        Scripts.Running job = startPretrain("pretrain-cluster-driver-kill", out, 16);
+        double untrained;
+        String killedAfter;
+        try {
+            // the driver is the JVM of deploy/bin/submit itself (the script execs java)
+            String cmd = "?";
+            for (int i = 0; i < 200 && !cmd.endsWith("/java") && job.isAlive(); i++) {
+                Thread.sleep(50);
+                cmd = ProcessHandle.of(job.pid()).flatMap(h -> h.info().command()).orElse("?");
+            }
+            assertTrue(cmd.endsWith("/java"), "deploy/bin/submit execs the driver's JVM: " + cmd);
+            org.apache.hadoop.fs.Path pattern =
+                new org.apache.hadoop.fs.Path(out + "/checkpoints/step-*/checkpoint.json");
+            FileStatus[] done = null;
+            long deadline = System.nanoTime() + JOB_TIMEOUT.toNanos();
+            while (job.isAlive() && System.nanoTime() < deadline) {
+                done = fs.globStatus(pattern);
+                if (done != null && done.length > 0) {
+                    break;
+                }
+                Thread.sleep(50);
+            }
+            assertTrue(done != null && done.length > 0, "no checkpoint appeared before the job ended:\n"
+                + Scripts.tail(job.stderrSoFar(), 40));
+            // SIGKILL: no shutdown hook, no cleanup, as when the driver's machine dies
+            ProcessHandle.of(job.pid()).ifPresent(ProcessHandle::destroyForcibly);
+            Scripts.Result r = job.await(Duration.ofSeconds(30));
+            assertTrue(r.exitCode() != 0, "the driver was killed");
+            assertFalse(r.stderr().contains("pretrain: done"), "the driver was killed after the job was done");
+            untrained = untrainedValLoss(r.stderr());
+            killedAfter = Arrays.stream(done).map(s -> s.getPath().getParent().getName()).sorted().toList()
+                .toString();
+            System.err.println("e2e: killed the driver (PID " + job.pid() + ") after checkpoints " + killedAfter);
+        } finally {
+            sh.close();
+        }
+
+        // the same command with --resume: continues from the newest checkpoint to the requested step count
+        Scripts.Result resumed = ok(sh.run("pretrain-cluster-resume", JOB_TIMEOUT, "submit",
+            submitArgs(master, List.of(), pretrainCommand(out, 16, "--resume"))));
+        Matcher m = Pattern.compile("pretrain: resuming \\S+ at step (\\d+) of 16").matcher(resumed.stderr());
+        assertTrue(m.find(), "the resumed run says where it resumes:\n" + Scripts.tail(resumed.stderr(), 30));
+        int from = Integer.parseInt(m.group(1));
+        assertTrue(from > 0 && from < 16 && from % 4 == 0, "resumed at step " + from + " (checkpoints " + killedAfter
+            + " when the driver was killed)");
+        assertFalse(resumed.stderr().contains("(untrained) val"), "a resumed run does not start from scratch");
+        assertTrue(resumed.stderr().contains("pretrain: done at step 16"), Scripts.tail(resumed.stderr(), 20));
+        assertCompleteRun(out, 16, untrained);
+        System.err.printf("e2e: pretrain killed driver + resume from step %d: %.0f s%n", from,
+            (System.nanoTime() - t0) / 1e9);
+    }
+
+    @Test
+    @Order(8)
+    @Timeout(600)
+    void pretrainUsesAWorkerAgainAfterItRestarts() throws Exception {
+        assumeTrue(shardsDone, "needs the shards of the shard test");
+        long t0 = System.nanoTime();
+        String out = "/out/model-worker-restart";
+        int steps = 48;
+        Set<String> appsBefore = apps();
+        Scripts.Running job = startPretrain("pretrain-cluster-worker-restart", out, steps);
+        boolean workerDown = false;
+        try {
+            assertTrue(awaitLog(job, "round 1 |", JOB_TIMEOUT), "round 1 never ended:\n"
+                + Scripts.tail(job.stderrSoFar(), 40));
+            String app = awaitNewApp(appsBefore, job);
+            ok(sh.run("cluster-stop-worker", SERVICE_TIMEOUT, "cluster", "stop-worker", "1", "--run-dir",
+                clusterDir.toString(), "--timeout", "30"));
+            workerDown = true;
+            String atStop = lastRoundLine(job.stderrSoFar());
+            Thread.sleep(1000);  // a short outage: the job goes on with worker 0 alone
+            Set<String> executorsBefore = executorDirs(1, app);
+            ok(sh.run("cluster-start-worker", SERVICE_TIMEOUT, "cluster", "start-worker", "1", "--run-dir",
+                clusterDir.toString(), "--timeout", "60"));
+            workerDown = false;
+            String atRestart = lastRoundLine(job.stderrSoFar());
+            assertTrue(job.isAlive() && !job.stderrSoFar().contains("pretrain: done"),
+                "the job ended before worker 1 was back");
+            Scripts.Result r = ok(job.await(JOB_TIMEOUT));
+            System.err.println("e2e: worker 1 stopped after [" + atStop + "], back after [" + atRestart + "]");
+            // a new executor on the restarted worker ran training tasks of the same application
+            Set<String> added = executorDirs(1, app);
+            added.removeAll(executorsBefore);
+            boolean ranTasks = false;
+            for (String id : added) {
+                Path log = clusterDir.resolve("work/worker-1/" + app + "/" + id + "/stderr");
+                ranTasks |= Files.isRegularFile(log)
+                    && Files.readString(log, StandardCharsets.UTF_8).contains("Finished task");
+            }
+            assertTrue(ranTasks, "a new executor on worker-1 (" + added + ") ran tasks of " + app
+                + " after the restart; driver log:\n" + Scripts.tail(r.stderr(), 30));
+            assertCompleteRun(out, steps, untrainedValLoss(r.stderr()));
+        } finally {
+            sh.close();
+            if (workerDown) {
+                sh.run("cluster-start-worker-cleanup", SERVICE_TIMEOUT, "cluster", "start-worker", "1", "--run-dir",
+                    clusterDir.toString(), "--timeout", "60");
+            }
+        }
+        System.err.printf("e2e: pretrain with worker 1 stopped and restarted: %.0f s%n",
+            (System.nanoTime() - t0) / 1e9);
+    }
+
+    /** The executor ids the application has had on worker I (directories under its work directory). */
+    private Set<String> executorDirs(int worker, String app) throws IOException {
+        Set<String> ids = new TreeSet<>();
+        Path d = clusterDir.resolve("work/worker-" + worker + "/" + app);
+        if (Files.isDirectory(d)) {
+            try (Stream<Path> s = Files.list(d)) {
+                s.forEach(p -> ids.add(p.getFileName().toString()));
+            }
+        }
+        return ids;
+    }
+
+    /** The driver's last "round N | step S/T" line so far, for the test's own log. */
+    private static String lastRoundLine(String log) {
+        String last = "(no round yet)";
+        for (String line : log.split("\n")) {
+            int i = line.indexOf("pretrain: round ");
+            if (i >= 0) {
+                last = line.substring(i + "pretrain: ".length(), Math.min(line.length(), i + 40));
+            }
+        }
+        return last;
     }
 
     // ---- helpers ----
