@@ -24,9 +24,10 @@ import org.sparklm.train.OptimizerConfig;
 
 /**
  * {@code bench train-step}: training steps of one model in one JVM (no Spark) on random tokens, timed. Prints JSON:
- * tokens per second, the time per step split into forward, backward and optimizer update (from DL4J's training
- * listener hooks) and into groups of operations inside the layers ({@link OpTimer}), the parameter count, the training
- * FLOPs per token ({@link TransformerConfig#trainingFlopsPerToken()}) and the achieved GFLOP/s.
+ * tokens per second (over all timed steps, and at the median and the fastest step, which tell a busy machine from a
+ * slow program), the time per step split into forward, backward and optimizer update (from DL4J's training listener
+ * hooks) and into groups of operations inside the layers ({@link OpTimer}), the parameter count, the training FLOPs
+ * per token ({@link TransformerConfig#trainingFlopsPerToken()}) and the achieved GFLOP/s, and the load average.
  *
  * <pre>
  * bench train-step --vocab 4096 --d-model 128 --layers 4 --heads 4 --seq-len 128 --batch 16 --steps 20
@@ -48,7 +49,7 @@ public final class TrainStepBench {
             .value("seq-len", "T", "tokens per sequence (the context length)", "128")
             .value("batch", "B", "sequences per step", "16")
             .value("steps", "S", "timed steps", "20")
-            .value("warmup", "W", "untimed steps first (JIT, workspace sizing)", "3")
+            .value("warmup", "W", "untimed steps first (JIT compilation of the Java kernels, workspace sizing)", "10")
             .value("dropout", "P", "dropout rate", "0.0")
             .value("objective", "clm|mlm", "causal LM (all positions) or masked LM (15% of positions)", "clm")
             .value("seed", "N", "random seed", "1");
@@ -124,7 +125,7 @@ public final class TrainStepBench {
         double backward = 0;
         double update = 0;
         double total = 0;
-        double best = Double.MAX_VALUE;
+        double[] stepMs = new double[steps];
         OpTimer.reset();
         OpTimer.enable(true);
         try {
@@ -138,7 +139,7 @@ public final class TrainStepBench {
                 update += (timer.updateEnd - timer.gradientEnd) / 1e6;
                 double ms = (t1 - t0) / 1e6;
                 total += ms;
-                best = Math.min(best, ms);
+                stepMs[i] = ms;
             }
         } finally {
             OpTimer.enable(false);
@@ -165,7 +166,9 @@ public final class TrainStepBench {
         o.put("non_embedding_parameters", cfg.nonEmbeddingParameters());
         o.put("tokens_per_step", tokensPerStep);
         o.put("tokens_per_s", round(tokensPerSecond));
-        o.put("tokens_per_s_best_step", round(tokensPerStep / (best / 1000)));
+        Arrays.sort(stepMs);
+        o.put("tokens_per_s_median_step", round(tokensPerStep / (stepMs[steps / 2] / 1000)));
+        o.put("tokens_per_s_best_step", round(tokensPerStep / (stepMs[0] / 1000)));
         o.put("ms_per_step", round(total / steps));
         o.put("flops_per_token", (long) flopsPerToken);
         o.put("gflop_per_s", round(flopsPerToken * tokensPerSecond / 1e9));

@@ -317,6 +317,7 @@ public final class LmHeadLayer extends TransformerLayerImpl<LmHead> implements I
     }
 
     @Override
+    @Deprecated
     public int numLabels() {
         return layerConf().getVocabSize();
     }

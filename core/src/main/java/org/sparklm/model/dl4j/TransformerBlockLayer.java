@@ -283,9 +283,15 @@ final class TransformerBlockLayer extends TransformerLayerImpl<TransformerBlock>
                     bias[(int) (i * t + j)] = MASKED;
                 }
             }
-            try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-                causalBias = Nd4j.createFromArray(bias).castTo(dataType).reshape(1, t * t);
-            }
+            causalBias = detached(bias, t);
+        }
+    }
+
+    /** The bias as [1, T * T] of the network's type, outside any workspace (the layer keeps it). */
+    @SuppressWarnings("try")
+    private INDArray detached(double[] bias, long t) {
+        try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            return Nd4j.createFromArray(bias).castTo(dataType).reshape(1, t * t);
         }
     }
 
