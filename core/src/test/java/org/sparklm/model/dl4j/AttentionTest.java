@@ -14,6 +14,7 @@ class AttentionTest {
     private static INDArray[] run(boolean blas, INDArray qkv, INDArray attn, INDArray dctx, INDArray dScores,
                                   Attention.Shape s) {
         boolean old = Attention.useBlas(blas);
+        assertTrue(Attention.useBlas(blas) == blas, "path not selectable");
         try {
             Function<long[], INDArray> temp = sh -> Nd4j.create(DataType.DOUBLE, sh);
             INDArray scores = Nd4j.create(DataType.DOUBLE, s.b(), s.h(), s.t(), s.t());
@@ -32,6 +33,7 @@ class AttentionTest {
 
     @Test
     void blasAndNd4jPathsAgree() {
+        assertTrue(Nd4j.getEnvironment().isCPU(), "these tests run on the CPU backend, where BLAS is used");
         Attention.Shape s = new Attention.Shape(3, 2, 5, 4);
         Nd4j.getRandom().setSeed(1);
         INDArray qkv = Nd4j.rand(DataType.DOUBLE, 15, 24).subi(0.5);
