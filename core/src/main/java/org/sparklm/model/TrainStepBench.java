@@ -16,6 +16,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.sparklm.cli.Options;
+import org.sparklm.model.dl4j.MatrixThreads;
 import org.sparklm.model.dl4j.OpTimer;
 import org.sparklm.train.LmBatches;
 import org.sparklm.train.MlmMasker;
@@ -52,6 +53,8 @@ public final class TrainStepBench {
             .value("warmup", "W", "untimed steps first (JIT compilation of the Java kernels, workspace sizing)", "10")
             .value("dropout", "P", "dropout rate", "0.0")
             .value("objective", "clm|mlm", "causal LM (all positions) or masked LM (15% of positions)", "clm")
+            .value("matrix-threads", "N", "split matrix products over N Java threads with single-threaded OpenBLAS"
+                + " (0: OpenBLAS threads them; auto: the number of cores)", "auto")
             .value("seed", "N", "random seed", "1");
     }
 
@@ -78,7 +81,16 @@ public final class TrainStepBench {
         int steps = p.intValue("steps", 1, 1 << 20);
         int warmup = p.intValue("warmup", 0, 1 << 20);
         long seed = p.longValue("seed", Long.MIN_VALUE, Long.MAX_VALUE);
-        ObjectNode result = bench(cfg, objective, batch, steps, warmup, seed);
+        int matrixThreads = "auto".equals(p.string("matrix-threads")) ? Runtime.getRuntime().availableProcessors()
+            : p.intValue("matrix-threads", 0, 256);
+        int previous = MatrixThreads.threads();
+        MatrixThreads.use(matrixThreads);
+        ObjectNode result;
+        try {
+            result = bench(cfg, objective, batch, steps, warmup, seed);
+        } finally {
+            MatrixThreads.use(previous);
+        }
         out.println(result.toPrettyString());
         out.flush();
         return 0;
@@ -187,6 +199,8 @@ public final class TrainStepBench {
         o.put("final_loss", round(TransformerLm.lastLoss(net)));
         ObjectNode env = o.putObject("environment");
         env.put("threads", Nd4j.getEnvironment().maxMasterThreads());
+        env.put("blas_threads", Nd4j.factory().blas().getMaxThreads());
+        env.put("matrix_threads", MatrixThreads.threads());
         env.put("cores", Runtime.getRuntime().availableProcessors());
         env.put("load_average", round(ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage()));
         env.put("java", System.getProperty("java.version"));

@@ -21,8 +21,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * <p>On the CPU backend each product is one BLAS {@code gemm} on strided sub-matrices of those arrays (leading
  * dimension 3D or D), called directly through the OpenBLAS binding ND4J itself uses: no copies between
  * {@code [B, T, H, dh]} and {@code [B, H, T, dh]}, and 64 small gemms took 1.6 ms where ND4J's batched matmul of the
- * same shapes took 2.0 ms (and the copies 0.3-0.5 ms each). On another backend (or with {@link #useBlas} off) the heads
- * are copied to {@code [B, H, T, dh]} arrays and multiplied with ND4J's batched {@code matmul}.
+ * same shapes took 2.0 ms (and the copies 0.3-0.5 ms each). With {@link MatrixThreads} the (batch, head) pairs are
+ * split over its Java threads. On another backend (or with {@link #useBlas} off) the heads are copied to
+ * {@code [B, H, T, dh]} arrays and multiplied with ND4J's batched {@code matmul}.
  *
  * <p>Shapes: {@code scores, attn [B, H, T, T]}; rows of qkv, ctx are {@code b * T + t}.
  */
@@ -55,16 +56,18 @@ final class Attention {
     static void scores(INDArray qkv, INDArray scores, Shape s, double alpha, Function<long[], INDArray> temp) {
         if (useBlas) {
             int d = s.d();
-            Gemm g = new Gemm(qkv, qkv, scores);
-            for (int b = 0; b < s.b(); b++) {
-                for (int h = 0; h < s.h(); h++) {
+            eachHead(s, (from, to) -> {
+                Gemm g = new Gemm(qkv, qkv, scores);
+                for (int i = from; i < to; i++) {
+                    int b = i / s.h();
+                    int h = i % s.h();
                     long row = (long) b * s.t() * 3 * d;
                     g.run(false, true, s.t(), s.t(), s.dh(), alpha,
                         row + h * s.dh(), 3 * d,
                         row + d + h * s.dh(), 3 * d,
-                        0.0, ((long) b * s.h() + h) * s.t() * s.t(), s.t());
+                        0.0, (long) i * s.t() * s.t(), s.t());
                 }
-            }
+            });
         } else {
             INDArray[] qk = heads(qkv, s, temp);
             Nd4j.matmul(qk[0], qk[1], scores, false, true, false);
@@ -76,15 +79,17 @@ final class Attention {
     static void context(INDArray attn, INDArray qkv, INDArray ctx, Shape s, Function<long[], INDArray> temp) {
         if (useBlas) {
             int d = s.d();
-            Gemm g = new Gemm(attn, qkv, ctx);
-            for (int b = 0; b < s.b(); b++) {
-                for (int h = 0; h < s.h(); h++) {
+            eachHead(s, (from, to) -> {
+                Gemm g = new Gemm(attn, qkv, ctx);
+                for (int i = from; i < to; i++) {
+                    int b = i / s.h();
+                    int h = i % s.h();
                     g.run(false, false, s.t(), s.dh(), s.t(), 1.0,
-                        ((long) b * s.h() + h) * s.t() * s.t(), s.t(),
+                        (long) i * s.t() * s.t(), s.t(),
                         (long) b * s.t() * 3 * d + 2 * d + h * s.dh(), 3 * d,
                         0.0, (long) b * s.t() * d + h * s.dh(), d);
                 }
-            }
+            });
         } else {
             INDArray v = heads(qkv, s, temp)[2];
             INDArray c4 = temp.apply(new long[] {s.b(), s.h(), s.t(), s.dh()});
@@ -101,17 +106,19 @@ final class Attention {
                                 Function<long[], INDArray> temp) {
         int d = s.d();
         if (useBlas) {
-            Gemm ga = new Gemm(dctx, qkv, dAttn);
-            Gemm gv = new Gemm(attn, dctx, dqkv);
-            for (int b = 0; b < s.b(); b++) {
-                for (int h = 0; h < s.h(); h++) {
-                    long att = ((long) b * s.h() + h) * s.t() * s.t();
+            eachHead(s, (from, to) -> {
+                Gemm ga = new Gemm(dctx, qkv, dAttn);
+                Gemm gv = new Gemm(attn, dctx, dqkv);
+                for (int i = from; i < to; i++) {
+                    int b = i / s.h();
+                    int h = i % s.h();
+                    long att = (long) i * s.t() * s.t();
                     long ctxAt = (long) b * s.t() * d + h * s.dh();
                     long vAt = (long) b * s.t() * 3 * d + 2 * d + h * s.dh();
                     ga.run(false, true, s.t(), s.t(), s.dh(), 1.0, ctxAt, d, vAt, 3 * d, 0.0, att, s.t());
                     gv.run(true, false, s.t(), s.dh(), s.t(), 1.0, att, s.t(), ctxAt, d, 0.0, vAt, 3 * d);
                 }
-            }
+            });
         } else {
             INDArray v = heads(qkv, s, temp)[2];
             INDArray dc4 = temp.apply(new long[] {s.b(), s.h(), s.t(), s.dh()});
@@ -131,17 +138,19 @@ final class Attention {
                                Function<long[], INDArray> temp) {
         int d = s.d();
         if (useBlas) {
-            Gemm g = new Gemm(dScores, qkv, dqkv);
-            for (int b = 0; b < s.b(); b++) {
-                for (int h = 0; h < s.h(); h++) {
-                    long ds = ((long) b * s.h() + h) * s.t() * s.t();
+            eachHead(s, (from, to) -> {
+                Gemm g = new Gemm(dScores, qkv, dqkv);
+                for (int i = from; i < to; i++) {
+                    int b = i / s.h();
+                    int h = i % s.h();
+                    long ds = (long) i * s.t() * s.t();
                     long row = (long) b * s.t() * 3 * d;
                     g.run(false, false, s.t(), s.dh(), s.t(), alpha, ds, s.t(), row + d + h * s.dh(), 3 * d,
                         0.0, row + h * s.dh(), 3 * d);
                     g.run(true, false, s.t(), s.dh(), s.t(), alpha, ds, s.t(), row + h * s.dh(), 3 * d,
                         0.0, row + d + h * s.dh(), 3 * d);
                 }
-            }
+            });
         } else {
             INDArray[] qk = heads(qkv, s, temp);
             INDArray dq = temp.apply(new long[] {s.b(), s.h(), s.t(), s.dh()});
@@ -153,6 +162,18 @@ final class Attention {
             BlockKernels.toColumns(dq, dqkv, 0);
             BlockKernels.toColumns(dk, dqkv, d);
         }
+    }
+
+    /** A range of the (batch, head) pairs {@code b * H + h}. */
+    private interface HeadRange {
+        void run(int from, int to);
+    }
+
+    /** Runs all (batch, head) pairs: on the caller, or split over {@link MatrixThreads}. */
+    private static void eachHead(Shape s, HeadRange body) {
+        int total = s.b() * s.h();
+        int n = Math.max(1, Math.min(MatrixThreads.threads(), total));
+        MatrixThreads.run(n, p -> body.run(total * p / n, total * (p + 1) / n));
     }
 
     /** q, k, v as [B, H, T, dh] copies (ND4J path). */
@@ -187,9 +208,9 @@ final class Attention {
                 }
             }
             dbl = Kernels.isDouble(c);
-            oa = a.offset();
-            ob = b.offset();
-            oc = c.offset();
+            oa = Kernels.pointerOffset(a);
+            ob = Kernels.pointerOffset(b);
+            oc = Kernels.pointerOffset(c);
             if (dbl) {
                 da = new DoublePointer(a.data().addressPointer());
                 db = new DoublePointer(b.data().addressPointer());

@@ -143,6 +143,14 @@ final class Kernels {
         Nd4j.getAffinityManager().tagLocation(a, AffinityManager.Location.HOST);
     }
 
+    /**
+     * Where the array's first element is, in elements from {@code a.data().addressPointer()}: for a view, ND4J's data
+     * buffer is itself a view whose pointer already includes part of the array's offset.
+     */
+    static long pointerOffset(INDArray a) {
+        return a.offset() - a.data().offset();
+    }
+
     private static void checkDense(INDArray a) {
         if (!isDense(a)) {
             throw new IllegalArgumentException("expected a dense row-major array, got shape "

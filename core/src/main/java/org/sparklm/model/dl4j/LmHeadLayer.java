@@ -90,7 +90,7 @@ public final class LmHeadLayer extends TransformerLayerImpl<LmHead> implements I
         INDArray hf = normalised(mgr, ArrayType.FF_WORKING_MEM, null, null);
         INDArray out = create(mgr, ArrayType.ACTIVATIONS, b, t, v);
         INDArray logits = out.reshape('c', b * t, v);
-        Nd4j.gemm(hf, param(LmHead.HEAD), logits, false, false, 1.0, 0.0);
+        MatrixThreads.gemm(hf, param(LmHead.HEAD), logits, false, false, 1.0, 0.0);
         Nd4j.exec(new SoftMax(logits, logits, -1));
         return out;
     }
@@ -167,7 +167,7 @@ public final class LmHeadLayer extends TransformerLayerImpl<LmHead> implements I
     /** Probabilities of the selected rows: [m, vocab]. */
     private INDArray probabilities(INDArray hs, LayerWorkspaceMgr mgr, ArrayType type) {
         INDArray logits = create(mgr, type, hs.size(0), layerConf().getVocabSize());
-        Nd4j.gemm(hs, param(LmHead.HEAD), logits, false, false, 1.0, 0.0);
+        MatrixThreads.gemm(hs, param(LmHead.HEAD), logits, false, false, 1.0, 0.0);
         Nd4j.exec(new SoftMax(logits, logits, -1));
         return logits;
     }
@@ -209,7 +209,7 @@ public final class LmHeadLayer extends TransformerLayerImpl<LmHead> implements I
             INDArray hs = selectedRows(hf, sel, mgr, work);
             tm = OpTimer.lap(Group.LM_HEAD_LOSS, tm);
             INDArray dlogits = create(mgr, work, hs.size(0), layerConf().getVocabSize());   // [m, V]
-            Nd4j.gemm(hs, param(LmHead.HEAD), dlogits, false, false, 1.0, 0.0);
+            MatrixThreads.gemm(hs, param(LmHead.HEAD), dlogits, false, false, 1.0, 0.0);
             tm = OpTimer.lap(Group.LM_HEAD_MATMUL, tm);
             Nd4j.exec(new SoftMax(dlogits, dlogits, -1));                   // becomes dL/dlogits
             double[] rowLoss = Kernels.crossEntropyRows(dlogits, ids, true);
@@ -226,9 +226,9 @@ public final class LmHeadLayer extends TransformerLayerImpl<LmHead> implements I
                 Kernels.scaleRows(dlogits, w, dlogits);
             }
             tm = OpTimer.lap(Group.LM_HEAD_LOSS, tm);
-            Nd4j.gemm(hs, dlogits, gHead, true, false, scale, 0.0);
+            MatrixThreads.gemm(hs, dlogits, gHead, true, false, scale, 0.0);
             INDArray dhs = create(mgr, work, ids.length, d);
-            Nd4j.gemm(dlogits, param(LmHead.HEAD), dhs, false, true, scale, 0.0);
+            MatrixThreads.gemm(dlogits, param(LmHead.HEAD), dhs, false, true, scale, 0.0);
             tm = OpTimer.lap(Group.LM_HEAD_MATMUL, tm);
             INDArray dhf = dhs;
             if (ids.length != n) {

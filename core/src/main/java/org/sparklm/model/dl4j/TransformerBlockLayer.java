@@ -102,7 +102,7 @@ final class TransformerBlockLayer extends TransformerLayerImpl<TransformerBlock>
         tm = OpTimer.lap(Group.LAYER_NORM, tm);
 
         INDArray qkv = create(mgr, keep, n, 3 * d);                          // [N, 3d]: q, k, v side by side
-        Nd4j.gemm(h1, param(TransformerBlock.W_QKV), qkv, false, false, 1.0, 0.0);
+        MatrixThreads.gemm(h1, param(TransformerBlock.W_QKV), qkv, false, false, 1.0, 0.0);
         BlockKernels.addBias(qkv, param(TransformerBlock.B_QKV));
         tm = OpTimer.lap(Group.LINEAR, tm);
         Attention.Shape shape = new Attention.Shape((int) b, (int) h, (int) t, (int) dh);
@@ -141,7 +141,7 @@ final class TransformerBlockLayer extends TransformerLayerImpl<TransformerBlock>
         tm = OpTimer.lap(Group.ATTENTION_MATMUL, tm);
 
         INDArray a = create(mgr, work, n, d);
-        Nd4j.gemm(ctx, param(TransformerBlock.W_OUT), a, false, false, 1.0, 0.0);
+        MatrixThreads.gemm(ctx, param(TransformerBlock.W_OUT), a, false, false, 1.0, 0.0);
         tm = OpTimer.lap(Group.LINEAR, tm);
         BlockKernels.residual(x, a, param(TransformerBlock.B_OUT), drop1, y);
         tm = OpTimer.lap(Group.RESIDUAL, tm);
@@ -154,7 +154,7 @@ final class TransformerBlockLayer extends TransformerLayerImpl<TransformerBlock>
             eps);
         tm = OpTimer.lap(Group.LAYER_NORM, tm);
         INDArray f = create(mgr, keep, n, dff);
-        Nd4j.gemm(h2, param(TransformerBlock.W_FC), f, false, false, 1.0, 0.0);
+        MatrixThreads.gemm(h2, param(TransformerBlock.W_FC), f, false, false, 1.0, 0.0);
         tm = OpTimer.lap(Group.LINEAR, tm);
         INDArray sig = create(mgr, keep, n, dff);
         INDArray g = create(mgr, keep, n, dff);
@@ -163,7 +163,7 @@ final class TransformerBlockLayer extends TransformerLayerImpl<TransformerBlock>
         f.mul(sig, g);                                                       // GELU(f) = f sigmoid(...)
         tm = OpTimer.lap(Group.GELU, tm);
         INDArray m = create(mgr, work, n, d);
-        Nd4j.gemm(g, param(TransformerBlock.W_PROJ), m, false, false, 1.0, 0.0);
+        MatrixThreads.gemm(g, param(TransformerBlock.W_PROJ), m, false, false, 1.0, 0.0);
         tm = OpTimer.lap(Group.LINEAR, tm);
         BlockKernels.residual(y, m, param(TransformerBlock.B_PROJ), drop2, y);
         OpTimer.lap(Group.RESIDUAL, tm);
@@ -216,15 +216,15 @@ final class TransformerBlockLayer extends TransformerLayerImpl<TransformerBlock>
         INDArray dm = c.drop2 == null ? dy : create(mgr, work, n, d);
         BlockKernels.branchGradient(dy, c.drop2, dm, grad(TransformerBlock.B_PROJ));
         tm = OpTimer.lap(Group.RESIDUAL, tm);
-        Nd4j.gemm(c.g, dm, grad(TransformerBlock.W_PROJ), true, false, 1.0, 0.0);
+        MatrixThreads.gemm(c.g, dm, grad(TransformerBlock.W_PROJ), true, false, 1.0, 0.0);
         INDArray dg = create(mgr, work, n, dff);
-        Nd4j.gemm(dm, param(TransformerBlock.W_PROJ), dg, false, true, 1.0, 0.0);
+        MatrixThreads.gemm(dm, param(TransformerBlock.W_PROJ), dg, false, true, 1.0, 0.0);
         tm = OpTimer.lap(Group.LINEAR, tm);
         BlockKernels.geluBackward(c.f, c.sig, dg, dg, grad(TransformerBlock.B_FC));   // dg becomes dL/df
         tm = OpTimer.lap(Group.GELU, tm);
-        Nd4j.gemm(c.h2, dg, grad(TransformerBlock.W_FC), true, false, 1.0, 0.0);
+        MatrixThreads.gemm(c.h2, dg, grad(TransformerBlock.W_FC), true, false, 1.0, 0.0);
         INDArray dh2 = create(mgr, work, n, d);
-        Nd4j.gemm(dg, param(TransformerBlock.W_FC), dh2, false, true, 1.0, 0.0);
+        MatrixThreads.gemm(dg, param(TransformerBlock.W_FC), dh2, false, true, 1.0, 0.0);
         tm = OpTimer.lap(Group.LINEAR, tm);
         INDArray dx2 = create(mgr, work, n, d);                             // gradient of the mid residual
         Kernels.layerNormBackward(dh2, c.xhat2, c.rstd2, param(TransformerBlock.LN2_GAIN), dy, dx2,
@@ -235,9 +235,9 @@ final class TransformerBlockLayer extends TransformerLayerImpl<TransformerBlock>
         INDArray da = c.drop1 == null ? dx2 : create(mgr, work, n, d);
         BlockKernels.branchGradient(dx2, c.drop1, da, grad(TransformerBlock.B_OUT));
         tm = OpTimer.lap(Group.RESIDUAL, tm);
-        Nd4j.gemm(c.ctx, da, grad(TransformerBlock.W_OUT), true, false, 1.0, 0.0);
+        MatrixThreads.gemm(c.ctx, da, grad(TransformerBlock.W_OUT), true, false, 1.0, 0.0);
         INDArray dctx = create(mgr, work, n, d);
-        Nd4j.gemm(da, param(TransformerBlock.W_OUT), dctx, false, true, 1.0, 0.0);
+        MatrixThreads.gemm(da, param(TransformerBlock.W_OUT), dctx, false, true, 1.0, 0.0);
         tm = OpTimer.lap(Group.LINEAR, tm);
         Attention.Shape shape = new Attention.Shape((int) b, (int) h, (int) t, (int) dh);
         Function<long[], INDArray> temp = sh -> create(mgr, work, sh);
@@ -256,9 +256,9 @@ final class TransformerBlockLayer extends TransformerLayerImpl<TransformerBlock>
         Attention.scoresBackward(ds, c.qkv, dqkv, shape, 1.0 / Math.sqrt(dh), temp);   // dQ, dK into dqkv
         tm = OpTimer.lap(Group.ATTENTION_MATMUL, tm);
         BlockKernels.columnSums(dqkv, grad(TransformerBlock.B_QKV));
-        Nd4j.gemm(c.h1, dqkv, grad(TransformerBlock.W_QKV), true, false, 1.0, 0.0);
+        MatrixThreads.gemm(c.h1, dqkv, grad(TransformerBlock.W_QKV), true, false, 1.0, 0.0);
         INDArray dh1 = create(mgr, work, n, d);
-        Nd4j.gemm(dqkv, param(TransformerBlock.W_QKV), dh1, false, true, 1.0, 0.0);
+        MatrixThreads.gemm(dqkv, param(TransformerBlock.W_QKV), dh1, false, true, 1.0, 0.0);
         tm = OpTimer.lap(Group.LINEAR, tm);
 
         INDArray dxOut = create(mgr, ArrayType.ACTIVATION_GRAD, b, t, d);
