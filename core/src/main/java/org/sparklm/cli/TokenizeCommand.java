@@ -12,10 +12,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
-import org.sparklm.io.HadoopFiles;
 import org.sparklm.tokenizer.bpe.BpeModel;
 import org.sparklm.tokenizer.bpe.BpeTokenizer;
-import org.sparklm.tokenizer.bpe.TokenizerFiles;
 
 /**
  * {@code tokenize --tokenizer DIR [--decode] [--special]}: no Spark. Reads standard input line by line and writes one
@@ -72,17 +70,7 @@ public final class TokenizeCommand {
 
     /** Loads a tokenizer directory (or tokenizer.json file) from any Hadoop FileSystem. */
     public static BpeModel load(String dir) throws IOException {
-        Configuration conf = new Configuration();
-        String file = dir.endsWith(".json") ? dir : dir.replaceAll("/+$", "") + "/" + TokenizerFiles.TOKENIZER_JSON;
-        if (!HadoopFiles.exists(conf, file)) {
-            throw new UsageException("no tokenizer at " + dir + " (expected a directory holding "
-                + TokenizerFiles.TOKENIZER_JSON + ", as bpe-train writes)");
-        }
-        try (InputStream in = HadoopFiles.open(conf, file)) {
-            return TokenizerFiles.readTokenizerJson(in);
-        } catch (IOException e) {
-            throw new UsageException("invalid tokenizer " + file + ": " + e.getMessage());
-        }
+        return org.sparklm.io.StoredTokenizer.read(new Configuration(), dir).model();
     }
 
     private static int[] parseIds(String line, long lineNo) {

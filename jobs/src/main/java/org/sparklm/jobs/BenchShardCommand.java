@@ -51,7 +51,7 @@ public final class BenchShardCommand {
             return;
         }
         Configuration hconf = new Configuration();
-        ShardJob.LoadedTokenizer tok = ShardJob.loadTokenizer(hconf, p.string("tokenizer"));
+        org.sparklm.io.StoredTokenizer tok = org.sparklm.io.StoredTokenizer.read(hconf, p.string("tokenizer"));
         BpeTokenizer warm = new BpeTokenizer(tok.model());
         int eos = tok.model().id("[EOS]");
         String first = HadoopFiles.expandInputs(hconf, p.list("input")).get(0).getPath().toString();

@@ -43,6 +43,11 @@ final class ModelCommands {
     }
 
     static Loaded load(Configuration conf, String dir, String command) throws IOException {
+        return load(conf, dir, command, null);
+    }
+
+    /** Loads a checkpoint; when {@code required} is set, a model of another objective is a UsageException. */
+    static Loaded load(Configuration conf, String dir, String command, Objective required) throws IOException {
         Path p = new Path(dir);
         FileSystem fs = p.getFileSystem(conf);
         if (!fs.exists(p)) {
@@ -67,7 +72,13 @@ final class ModelCommands {
         try (InputStream in = cp.open(PretrainJob.TOKENIZER_BLOB)) {
             tok = new BpeTokenizer(TokenizerFiles.readTokenizerJson(new ByteArrayInputStream(in.readAllBytes())));
         }
-        return new Loaded(cp, model, tok, run, Objective.parse(run.path("objective").asText("clm")));
+        Objective objective = Objective.parse(run.path("objective").asText("clm"));
+        if (required != null && objective != required) {
+            throw new UsageException(command + ": the checkpoint is a " + objective.key() + " model; " + command
+                + " needs a " + (required == Objective.CLM ? "causal (clm) one (use fill-mask)"
+                    : "masked-LM (mlm) one (use generate)"));
+        }
+        return new Loaded(cp, model, tok, run, objective);
     }
 
     // ------------------------------------------------------------------------------------------------ evaluate
@@ -147,11 +158,7 @@ final class ModelCommands {
         if (p == null) {
             return 0;
         }
-        Loaded m = load(new Configuration(), p.string("checkpoint"), "generate");
-        if (m.objective() != Objective.CLM) {
-            throw new UsageException("generate: the checkpoint is a " + m.objective().key() + " model; generation"
-                + " needs a causal (clm) one (use fill-mask)");
-        }
+        Loaded m = load(new Configuration(), p.string("checkpoint"), "generate", Objective.CLM);
         String text = m.model().generate(m.tokenizer(), p.string("prompt"), p.intValue("max-new-tokens", 1, 1 << 20),
             p.doubleValue("temperature", 0, 100), p.intValue("top-k", 0, 1 << 24), p.longValue("seed",
                 Long.MIN_VALUE, Long.MAX_VALUE));
@@ -175,11 +182,7 @@ final class ModelCommands {
         if (p == null) {
             return 0;
         }
-        Loaded m = load(new Configuration(), p.string("checkpoint"), "fill-mask");
-        if (m.objective() != Objective.MLM) {
-            throw new UsageException("fill-mask: the checkpoint is a " + m.objective().key() + " model; fill-mask"
-                + " needs a masked-LM (mlm) one (use generate)");
-        }
+        Loaded m = load(new Configuration(), p.string("checkpoint"), "fill-mask", Objective.MLM);
         String text = p.string("text");
         if (!text.contains(SpecialTokens.MASK)) {
             throw new UsageException("fill-mask: the text has no " + SpecialTokens.MASK);

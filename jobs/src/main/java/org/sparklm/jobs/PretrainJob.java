@@ -169,7 +169,7 @@ public final class PretrainJob {
         }
         Path dataDir = new Path(p.data());
         ShardManifest manifest = ShardWindows.manifest(hconf, dataDir);
-        ShardJob.LoadedTokenizer tok = ShardJob.loadTokenizer(hconf, p.tokenizer());
+        org.sparklm.io.StoredTokenizer tok = org.sparklm.io.StoredTokenizer.read(hconf, p.tokenizer());
         if (!tok.sha256().equals(manifest.tokenizerSha256())) {
             throw new UsageException("pretrain: " + p.data() + " was encoded with another tokenizer (sha256 "
                 + manifest.tokenizerSha256() + ", " + p.tokenizer() + " has " + tok.sha256() + ")");

@@ -8,12 +8,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.Serializable;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -21,7 +17,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.io.LongWritable;
@@ -54,7 +49,7 @@ import org.sparklm.data.TokenDtype;
 import org.sparklm.io.AtomicOutput;
 import org.sparklm.io.HadoopFiles;
 import org.sparklm.io.RunStats;
-import org.sparklm.tokenizer.bpe.BpeModel;
+import org.sparklm.io.StoredTokenizer;
 import org.sparklm.tokenizer.bpe.BpeTokenizer;
 import org.sparklm.tokenizer.bpe.TokenizerFiles;
 import scala.Tuple2;
@@ -166,12 +161,12 @@ public final class ShardJob {
         Path outPath = new Path(p.output());
         FileSystem outFs = outPath.getFileSystem(hconf);
         AtomicOutput.checkWritable(outFs, outFs.makeQualified(outPath), p.overwrite());
-        LoadedTokenizer tok = loadTokenizer(hconf, p.tokenizer());
-        int eosId = tok.model.id(p.eosToken());
+        StoredTokenizer tok = StoredTokenizer.read(hconf, p.tokenizer());
+        int eosId = tok.model().id(p.eosToken());
         if (eosId < 0) {
             throw new UsageException("shard: the tokenizer has no token " + p.eosToken() + " (--eos-token)");
         }
-        TokenDtype dtype = TokenDtype.forVocabulary(tok.model.vocabSize());
+        TokenDtype dtype = TokenDtype.forVocabulary(tok.model().vocabSize());
         List<HadoopFiles.InputFile> files = HadoopFiles.expandInputsNamed(hconf, p.inputs());
         long inputBytes = files.stream().mapToLong(f -> f.status().getLen()).sum();
         Map<String, String> nameOf = new HashMap<>();
@@ -181,12 +176,12 @@ public final class ShardJob {
             pathOf.put(f.name(), f.status().getPath().toString());
         }
         LOG.info("shard: {} input file(s), {} bytes, format {}, tokenizer {} ({} ids, {}), val fraction {}",
-            files.size(), inputBytes, p.format().cliName(), p.tokenizer(), tok.model.vocabSize(), dtype.numpyName(),
+            files.size(), inputBytes, p.format().cliName(), p.tokenizer(), tok.model().vocabSize(), dtype.numpyName(),
             p.valFraction());
 
         // ---- (1) executors: read, encode, hash; cached
-        Broadcast<byte[]> tokBytes = sc.broadcast(tok.bytes);
-        String tokSha = tok.sha256;
+        Broadcast<byte[]> tokBytes = sc.broadcast(tok.bytes());
+        String tokSha = tok.sha256();
         int target = p.partitions() > 0 ? p.partitions() : 2 * Math.max(1, sc.defaultParallelism());
         long threshold0 = DocumentKey.threshold(p.valFraction());
         EncoderSpec spec = new EncoderSpec(tokBytes, tokSha, eosId, p.format(), p.textField(), p.seed(), threshold0);
@@ -262,7 +257,7 @@ public final class ShardJob {
                 written.stream().sorted((a, b) -> Integer.compare(a.index, b.index)).forEach(r ->
                     splits.computeIfAbsent(r.split, k -> new ArrayList<>()).add(
                         new ShardManifest.Shard(r.file, r.tokens, r.documents, r.sha256)));
-                ShardManifest manifest = new ShardManifest(ShardManifest.VERSION, tokSha, tok.model.vocabSize(),
+                ShardManifest manifest = new ShardManifest(ShardManifest.VERSION, tokSha, tok.model().vocabSize(),
                     dtype, eosId, splits);
                 report = report(p, sc, tokSha, files.size(), inputBytes, stats, malformed, manifest,
                     new double[] {secs(t0, tEncode), secs(tEncode, tPlan), secs(tPlan, tWrite), secs(t0, tWrite)});
@@ -368,42 +363,6 @@ public final class ShardJob {
                     throw new java.io.UncheckedIOException(e);
                 }
             });
-        }
-    }
-
-    record LoadedTokenizer(byte[] bytes, String sha256, BpeModel model) {
-    }
-
-    /** Reads and checks the tokenizer; every problem is a UsageException naming the path. */
-    static LoadedTokenizer loadTokenizer(Configuration conf, String dir) throws IOException {
-        Path p = new Path(dir);
-        FileSystem fs = p.getFileSystem(conf);
-        if (!fs.exists(p)) {
-            throw new UsageException("shard: tokenizer directory " + dir + " does not exist");
-        }
-        Path f = fs.getFileStatus(p).isDirectory() ? new Path(p, TokenizerFiles.TOKENIZER_JSON) : p;
-        if (!fs.exists(f)) {
-            throw new UsageException("shard: " + dir + " holds no " + TokenizerFiles.TOKENIZER_JSON
-                + " (make one with bpe-train)");
-        }
-        byte[] bytes;
-        try (InputStream in = fs.open(f)) {
-            bytes = in.readNBytes(1 << 30);
-        }
-        BpeModel model;
-        try {
-            model = TokenizerFiles.readTokenizerJson(new ByteArrayInputStream(bytes));
-        } catch (IOException | RuntimeException e) {
-            throw new UsageException("shard: invalid tokenizer " + f + ": " + e.getMessage());
-        }
-        return new LoadedTokenizer(bytes, sha256(bytes), model);
-    }
-
-    static String sha256(byte[] b) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         }
     }
 
