@@ -1,6 +1,5 @@
 package org.sparklm.checkpoint;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.FileNotFoundException;
 import java.io.FilterOutputStream;
@@ -9,16 +8,13 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.security.DigestOutputStream;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.UUID;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.hadoop.conf.Configuration;
@@ -27,7 +23,11 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.sparklm.io.AtomicCommit;
 import org.sparklm.io.HadoopFiles;
+import org.sparklm.io.IOConsumer;
+import org.sparklm.io.Json;
+import org.sparklm.io.Sha256;
 
 /**
  * The checkpoints of one training run, on any Hadoop FileSystem (file, hdfs, s3a). Layout under the run's output
@@ -151,7 +151,7 @@ public final class CheckpointStore {
         }
         long start = System.nanoTime();
         Path target = new Path(root, name);
-        Path temp = new Path(root, "." + name + "._tmp-" + UUID.randomUUID());
+        Path temp = AtomicCommit.tempSibling(target);
         if (!fs.mkdirs(temp)) {
             throw new IOException("cannot create temporary checkpoint directory " + temp);
         }
@@ -159,7 +159,7 @@ public final class CheckpointStore {
         try {
             List<CheckpointManifest.Blob> written = new ArrayList<>();
             Map<String, IOConsumer<OutputStream>> all = new LinkedHashMap<>(blobs);
-            all.put(STATE, out -> new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(out, state));
+            all.put(STATE, out -> Json.pretty().writeValue(out, state));
             for (Map.Entry<String, IOConsumer<OutputStream>> e : all.entrySet()) {
                 written.add(writeBlob(new Path(temp, e.getKey()), e.getKey(), e.getValue(), name));
             }
@@ -183,7 +183,7 @@ public final class CheckpointStore {
 
     private CheckpointManifest.Blob writeBlob(Path file, String blob, IOConsumer<OutputStream> writer, String name)
         throws IOException {
-        MessageDigest sha = sha256();
+        MessageDigest sha = Sha256.digest();
         CountingOutputStream counted;
         try (OutputStream raw = fs.create(file, false)) {
             counted = new CountingOutputStream(new DigestOutputStream(raw, sha));
@@ -194,27 +194,14 @@ public final class CheckpointStore {
             }
             counted.flush();
         }
-        return new CheckpointManifest.Blob(blob, counted.count, HexFormat.of().formatHex(sha.digest()));
+        return new CheckpointManifest.Blob(blob, counted.count, Sha256.hex(sha));
     }
 
     private void commit(Path temp, Path target) throws IOException {
-        Path old = null;
         if (fs.exists(target)) {
-            old = new Path(root, "." + target.getName() + "._old-" + UUID.randomUUID());
             LOG.warn("checkpoint {} already exists: replacing it", target);
-            if (!fs.rename(target, old)) {
-                throw new IOException("cannot move the existing checkpoint " + target + " aside to " + old);
-            }
         }
-        if (!fs.rename(temp, target)) {
-            if (old != null) {
-                fs.rename(old, target);
-            }
-            throw new IOException("cannot rename " + temp + " to " + target);
-        }
-        if (old != null) {
-            deleteQuietly(old);
-        }
+        AtomicCommit.rename(fs, temp, target, true);
     }
 
     /** Deletes older checkpoints beyond keepLast, newer (stale) ones, and leftover temporary directories. */
@@ -351,7 +338,7 @@ public final class CheckpointStore {
                     + (st.getLen() < b.bytes() ? " (truncated)" : ""));
             }
             if (verifySha256) {
-                String sha = sha256(fs, file);
+                String sha = Sha256.of(fs, file);
                 if (!sha.equals(b.sha256())) {
                     throw new CorruptCheckpointException(dir, "blob " + b.name() + " has sha256 " + sha + ", "
                         + CheckpointManifest.FILE + " says " + b.sha256());
@@ -359,25 +346,6 @@ public final class CheckpointStore {
             }
         }
         return new Checkpoint(fs, dir, manifest);
-    }
-
-    private static String sha256(FileSystem fs, Path file) throws IOException {
-        MessageDigest sha = sha256();
-        byte[] buf = new byte[1 << 16];
-        try (InputStream in = fs.open(file)) {
-            for (int n; (n = in.read(buf)) > 0; ) {
-                sha.update(buf, 0, n);
-            }
-        }
-        return HexFormat.of().formatHex(sha.digest());
-    }
-
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     static void checkBlobName(String name) {

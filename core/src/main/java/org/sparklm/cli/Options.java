@@ -84,7 +84,6 @@ public final class Options {
         return sb.toString();
     }
 
-    /** Parses arguments; {@link Parsed#help()} is true when --help was given (required options then unchecked). */
     /** Parses; when --help was given, prints the help to {@code out} and returns null. */
     public Parsed parseOrHelp(String[] args, java.io.PrintStream out) {
         Parsed p = parse(args);
@@ -95,7 +94,16 @@ public final class Options {
         return p;
     }
 
+    /** Parses arguments; {@link Parsed#help()} is true when --help was given (required options then unchecked). */
     public Parsed parse(String[] args) {
+        return parse(args, true);
+    }
+
+    /**
+     * Parses arguments; with {@code checkRequired} false, missing required options are left to the caller (a config
+     * file may supply them).
+     */
+    public Parsed parse(String[] args, boolean checkRequired) {
         Map<String, List<String>> values = new LinkedHashMap<>();
         int i = 0;
         while (i < args.length) {
@@ -154,7 +162,7 @@ public final class Options {
             }
         }
         boolean help = values.containsKey("help");
-        if (!help) {
+        if (!help && checkRequired) {
             for (Spec s : specs.values()) {
                 if (s.required() && !values.containsKey(s.name())) {
                     throw new UsageException(command + ": missing required option --" + s.name() + " " + s.metavar());
@@ -206,6 +214,13 @@ public final class Options {
         public boolean given(String name) {
             spec(name);
             return values.containsKey(name);
+        }
+
+        /** The options given on the command line (not their defaults), in the order first seen. */
+        public List<String> givenNames() {
+            List<String> out = new ArrayList<>(values.keySet());
+            out.remove("help");
+            return out;
         }
 
         public long longValue(String name, long min, long max) {

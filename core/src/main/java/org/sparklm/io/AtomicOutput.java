@@ -2,7 +2,6 @@ package org.sparklm.io;
 
 import java.io.IOException;
 import java.io.OutputStream;
-import java.util.UUID;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -47,7 +46,7 @@ public final class AtomicOutput implements AutoCloseable {
         if (parent != null && !fs.exists(parent)) {
             fs.mkdirs(parent);
         }
-        Path temp = new Path(parent, "." + target.getName() + "._tmp-" + UUID.randomUUID());
+        Path temp = AtomicCommit.tempSibling(target);
         if (!fs.mkdirs(temp)) {
             throw new IOException("cannot create temporary output directory " + temp);
         }
@@ -85,26 +84,8 @@ public final class AtomicOutput implements AutoCloseable {
         if (done) {
             throw new IllegalStateException("already committed or aborted");
         }
-        Path old = null;
-        if (fs.exists(target)) {
-            if (!overwrite) {
-                throw new OutputExistsException("output " + target + " appeared while the job ran; left untouched");
-            }
-            old = new Path(target.getParent(), "." + target.getName() + "._old-" + UUID.randomUUID());
-            if (!fs.rename(target, old)) {
-                throw new IOException("cannot move the existing output " + target + " aside");
-            }
-        }
-        if (!fs.rename(temp, target)) {
-            if (old != null) {
-                fs.rename(old, target);
-            }
-            throw new IOException("cannot rename " + temp + " to " + target);
-        }
+        AtomicCommit.rename(fs, temp, target, overwrite);
         done = true;
-        if (old != null && !fs.delete(old, true)) {
-            LOG.warn("could not delete the replaced output {}", old);
-        }
     }
 
     /** Deletes the temporary directory; the target is untouched. */

@@ -3,9 +3,6 @@ package org.sparklm.io;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -42,15 +39,6 @@ public record StoredTokenizer(byte[] bytes, String sha256, BpeModel model) {
         } catch (IOException | RuntimeException e) {
             throw new UsageException("invalid tokenizer " + f + ": " + e.getMessage());
         }
-        return new StoredTokenizer(bytes, sha256(bytes), model);
-    }
-
-    /** The sha256 of bytes, lower-case hex. */
-    public static String sha256(byte[] b) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return new StoredTokenizer(bytes, Sha256.of(bytes), model);
     }
 }

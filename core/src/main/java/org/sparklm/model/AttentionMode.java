@@ -1,6 +1,9 @@
 package org.sparklm.model;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonValue;
 import java.util.Locale;
+import org.sparklm.train.Objective;
 
 /**
  * Which positions a position may attend to.
@@ -17,11 +20,18 @@ public enum AttentionMode {
     BIDIRECTIONAL;
 
     /** The lower-case name used in config files and on the command line. */
+    @JsonValue
     public String key() {
         return name().toLowerCase(Locale.ROOT);
     }
 
+    /** The attention a model trained for the objective needs: bidirectional for masked LM, else causal. */
+    public static AttentionMode of(Objective objective) {
+        return objective == Objective.MLM ? BIDIRECTIONAL : CAUSAL;
+    }
+
     /** Parses {@code causal} or {@code bidirectional} (case-insensitive). */
+    @JsonCreator
     public static AttentionMode parse(String s) {
         for (AttentionMode m : values()) {
             if (m.key().equalsIgnoreCase(s.trim())) {

@@ -73,7 +73,7 @@ public final class TrainStepBench {
         try {
             cfg = new TransformerConfig(p.intValue("vocab", 16, 1 << 24), p.intValue("layers", 1, 1024), d,
                 p.intValue("heads", 1, 1024), dff == 0 ? 4 * d : dff, p.intValue("seq-len", 1, 1 << 16),
-                p.doubleValue("dropout", 0, 0.99), objective.attention());
+                p.doubleValue("dropout", 0, 0.99), AttentionMode.of(objective));
         } catch (IllegalArgumentException e) {
             throw new org.sparklm.cli.UsageException("bench train-step: " + e.getMessage());
         }

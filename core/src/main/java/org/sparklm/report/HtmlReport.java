@@ -14,6 +14,7 @@ import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.sparklm.io.AtomicCommit;
 import org.sparklm.io.HadoopFiles;
 
 /**
@@ -69,7 +70,8 @@ public final class HtmlReport {
         Path run = new Path(runDir);
         FileSystem fs = HadoopFiles.forWriting(conf, run);
         Path file = new Path(fs.makeQualified(run), FILE);
-        AtomicFile.replace(fs, file, render(input).getBytes(StandardCharsets.UTF_8));
+        byte[] page = render(input).getBytes(StandardCharsets.UTF_8);
+        AtomicCommit.writeFile(fs, file, o -> o.write(page), true);
         return file;
     }
 

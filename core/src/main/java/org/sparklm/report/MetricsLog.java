@@ -19,6 +19,7 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.sparklm.io.AtomicCommit;
 import org.sparklm.io.HadoopFiles;
 
 /**
@@ -163,14 +164,14 @@ public final class MetricsLog {
             buf.write(JSON.writeValueAsBytes(r.toJson()));
             buf.write('\n');
         }
-        AtomicFile.replace(fs, file, buf.toByteArray());
+        AtomicCommit.writeFile(fs, file, o -> buf.writeTo(o), true);
     }
 
     private List<FileStatus> temps() throws IOException {
         List<FileStatus> out = new ArrayList<>();
         try {
             for (FileStatus st : fs.listStatus(file.getParent())) {
-                if (st.isFile() && st.getPath().getName().startsWith(AtomicFile.tempPrefix(file))) {
+                if (st.isFile() && st.getPath().getName().startsWith(AtomicCommit.tempPrefix(file))) {
                     out.add(st);
                 }
             }

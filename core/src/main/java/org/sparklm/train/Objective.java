@@ -1,30 +1,23 @@
 package org.sparklm.train;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonValue;
 import java.util.Locale;
-import org.sparklm.model.AttentionMode;
 
 /** What the model learns to reconstruct. */
 public enum Objective {
     /** Causal language modelling: predict each next token (GPT); causal attention. */
-    CLM(AttentionMode.CAUSAL),
+    CLM,
     /** Masked language modelling: fill in chosen tokens from both sides (BERT, RoBERTa); bidirectional attention. */
-    MLM(AttentionMode.BIDIRECTIONAL);
+    MLM;
 
-    private final AttentionMode attention;
-
-    Objective(AttentionMode attention) {
-        this.attention = attention;
-    }
-
-    /** The attention mode a model for this objective needs. */
-    public AttentionMode attention() {
-        return attention;
-    }
-
+    /** The lower-case name used on the command line and in files. */
+    @JsonValue
     public String key() {
         return name().toLowerCase(Locale.ROOT);
     }
 
+    @JsonCreator
     public static Objective parse(String s) {
         for (Objective o : values()) {
             if (o.key().equalsIgnoreCase(s.trim())) {

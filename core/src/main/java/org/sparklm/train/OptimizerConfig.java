@@ -23,6 +23,17 @@ import org.nd4j.linalg.schedule.ISchedule;
 public record OptimizerConfig(double lr, double minLr, int warmupSteps, int totalSteps, double weightDecay,
                               double gradClip, double beta1, double beta2, double epsilon) {
 
+    /** Defaults (nanoGPT's AdamW settings, a larger peak rate for small widths): the one place they are set. */
+    public static final double LR = 1e-3;
+    public static final double MIN_LR = 1e-4;
+    public static final double WEIGHT_DECAY = 0.1;
+    public static final double GRAD_CLIP = 1.0;
+    public static final double BETA1 = 0.9;
+    public static final double BETA2 = 0.95;
+    public static final double EPSILON = 1e-8;
+    /** Warmup when not given: {@code min(MAX_DEFAULT_WARMUP, totalSteps / 10)}. */
+    public static final int MAX_DEFAULT_WARMUP = 100;
+
     public OptimizerConfig {
         new WarmupCosineSchedule(lr, minLr, warmupSteps, totalSteps);   // validates the schedule's part
         if (!(weightDecay >= 0)) {
@@ -38,12 +49,17 @@ public record OptimizerConfig(double lr, double minLr, int warmupSteps, int tota
     }
 
     /**
-     * Defaults for small models (nanoGPT's AdamW settings, a larger peak rate for small widths): lr 1e-3 decaying to
-     * 1e-4, warmup {@code min(100, totalSteps / 10)}, weight decay 0.1, clipping at 1.0, betas 0.9 / 0.95, epsilon 1e-8.
+     * The defaults for a run of {@code totalSteps}: lr 1e-3 decaying to 1e-4, warmup {@link #defaultWarmup}, weight
+     * decay 0.1, clipping at 1.0, betas 0.9 / 0.95, epsilon 1e-8.
      */
     public static OptimizerConfig defaults(int totalSteps) {
-        return new OptimizerConfig(1e-3, 1e-4, Math.min(100, totalSteps / 10), totalSteps, 0.1, 1.0, 0.9, 0.95,
-            1e-8);
+        return new OptimizerConfig(LR, MIN_LR, defaultWarmup(totalSteps), totalSteps, WEIGHT_DECAY, GRAD_CLIP, BETA1,
+            BETA2, EPSILON);
+    }
+
+    /** The warmup of a run that does not set one: {@code min(100, totalSteps / 10)}. */
+    public static int defaultWarmup(long totalSteps) {
+        return (int) Math.min(MAX_DEFAULT_WARMUP, totalSteps / 10);
     }
 
     public ISchedule schedule() {

@@ -23,6 +23,7 @@ import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.sparklm.io.IOConsumer;
 
 class CheckpointStoreTest {
     @TempDir

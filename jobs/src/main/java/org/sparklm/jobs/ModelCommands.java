@@ -1,31 +1,25 @@
 package org.sparklm.jobs;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintStream;
 import java.util.List;
 import java.util.Locale;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
-import org.sparklm.checkpoint.Checkpoint;
-import org.sparklm.checkpoint.CheckpointManifest;
-import org.sparklm.checkpoint.CheckpointStore;
 import org.sparklm.cli.Options;
 import org.sparklm.cli.UsageException;
 import org.sparklm.data.ShardManifest;
 import org.sparklm.data.ShardWindows;
+import org.sparklm.io.Json;
+import org.sparklm.io.SerializableConf;
 import org.sparklm.model.LanguageModel;
-import org.sparklm.model.TransformerConfig;
-import org.sparklm.model.TransformerLm;
+import org.sparklm.model.LmEvaluation;
+import org.sparklm.pretrain.PretrainedModel;
 import org.sparklm.tokenizer.SpecialTokens;
-import org.sparklm.tokenizer.bpe.BpeTokenizer;
-import org.sparklm.tokenizer.bpe.TokenizerFiles;
+import org.sparklm.train.LmMinibatches;
 import org.sparklm.train.Objective;
 
 /**
@@ -37,48 +31,9 @@ final class ModelCommands {
     private ModelCommands() {
     }
 
-    /** A loaded checkpoint: the model, its tokenizer and the run's configuration. */
-    record Loaded(Checkpoint checkpoint, LanguageModel model, BpeTokenizer tokenizer, ObjectNode run,
-                  Objective objective) {
-    }
-
-    static Loaded load(Configuration conf, String dir, String command) throws IOException {
-        return load(conf, dir, command, null);
-    }
-
-    /** Loads a checkpoint; when {@code required} is set, a model of another objective is a UsageException. */
-    static Loaded load(Configuration conf, String dir, String command, Objective required) throws IOException {
-        Path p = new Path(dir);
-        FileSystem fs = p.getFileSystem(conf);
-        if (!fs.exists(p)) {
-            throw new UsageException(command + ": " + dir + " does not exist");
-        }
-        Checkpoint cp;
-        if (fs.exists(new Path(p, CheckpointManifest.FILE))) {
-            cp = CheckpointStore.load(conf, dir, false);
-        } else {
-            cp = CheckpointStore.open(conf, dir, 1).latestIntact(false).latest().orElseThrow(() ->
-                new UsageException(command + ": " + dir + " is neither a checkpoint nor a run directory with an"
-                    + " intact checkpoint"));
-        }
-        ObjectNode state = cp.readState();
-        ObjectNode run = (ObjectNode) state.path("run");
-        TransformerConfig config = TransformerConfig.fromJson(run.path("model").toString());
-        LanguageModel model;
-        try (InputStream in = cp.open(PretrainJob.MODEL_BLOB)) {
-            model = new LanguageModel(config, TransformerLm.read(in, false));
-        }
-        BpeTokenizer tok;
-        try (InputStream in = cp.open(PretrainJob.TOKENIZER_BLOB)) {
-            tok = new BpeTokenizer(TokenizerFiles.readTokenizerJson(new ByteArrayInputStream(in.readAllBytes())));
-        }
-        Objective objective = Objective.parse(run.path("objective").asText("clm"));
-        if (required != null && objective != required) {
-            throw new UsageException(command + ": the checkpoint is a " + objective.key() + " model; " + command
-                + " needs a " + (required == Objective.CLM ? "causal (clm) one (use fill-mask)"
-                    : "masked-LM (mlm) one (use generate)"));
-        }
-        return new Loaded(cp, model, tok, run, objective);
+    private static PretrainedModel load(Configuration conf, String dir, String command, Objective required)
+        throws IOException {
+        return PretrainedModel.load(conf, dir, command, required);
     }
 
     // ------------------------------------------------------------------------------------------------ evaluate
@@ -100,10 +55,10 @@ final class ModelCommands {
             return 0;
         }
         Configuration conf = new Configuration();
-        Loaded m = load(conf, p.string("checkpoint"), "evaluate");
+        PretrainedModel m = load(conf, p.string("checkpoint"), "evaluate", null);
         Path data = new Path(p.string("data"));
         ShardManifest manifest = ShardWindows.manifest(conf, data);
-        if (!manifest.tokenizerSha256().equals(m.run().path("tokenizer_sha256").asText())) {
+        if (!manifest.tokenizerSha256().equals(m.run().tokenizerSha256())) {
             throw new UsageException("evaluate: " + data + " was encoded with another tokenizer than the checkpoint's");
         }
         String split = p.string("split");
@@ -111,17 +66,17 @@ final class ModelCommands {
             throw new UsageException("evaluate: " + data + " has no '" + split + "' shard");
         }
         SpecialTokens sp = m.tokenizer().specialTokens();
-        TrainingData d = new TrainingData(data.toString(), manifest, m.objective(), m.model().config().contextLength(),
-            p.intValue("batch-size", 1, 1 << 16), 1, m.run().path("seed").asLong(), sp.idOf(SpecialTokens.MASK),
-            sp.size(), new HadoopConf(conf));
-        List<MultiDataSet> batches = d.batches(split, p.intValue("eval-windows", 1, 1 << 24));
+        LmMinibatches d = new LmMinibatches(data.toString(), manifest, m.objective(),
+            m.model().config().contextLength(), p.intValue("batch-size", 1, 1 << 16), 1, m.run().seed(),
+            sp.idOf(SpecialTokens.MASK), sp.size(), new SerializableConf(conf));
+        List<MultiDataSet> batches = d.evaluationBatches(split, p.intValue("eval-windows", 1, 1 << 24));
         if (batches.isEmpty()) {
-            throw new UsageException("evaluate: no window of " + d.window + " tokens fits in the '" + split
+            throw new UsageException("evaluate: no window of " + d.window() + " tokens fits in the '" + split
                 + "' split");
         }
         long t0 = System.nanoTime();
-        PretrainJob.Evaluation e = PretrainJob.evaluate(m.model().network(), batches, m.objective());
-        ObjectNode o = new ObjectMapper().createObjectNode();
+        LmEvaluation e = LmEvaluation.of(m.model().network(), batches, m.objective());
+        ObjectNode o = Json.object();
         o.put("checkpoint", m.checkpoint().dir().toString());
         o.put("step", m.checkpoint().step());
         o.put("objective", m.objective().key());
@@ -135,7 +90,7 @@ final class ModelCommands {
             o.put("mlm_accuracy", e.accuracy());
         }
         o.put("seconds", Math.round((System.nanoTime() - t0) / 1e6) / 1e3);
-        out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(o));
+        out.println(Json.pretty().writeValueAsString(o));
         return 0;
     }
 
@@ -158,7 +113,7 @@ final class ModelCommands {
         if (p == null) {
             return 0;
         }
-        Loaded m = load(new Configuration(), p.string("checkpoint"), "generate", Objective.CLM);
+        PretrainedModel m = load(new Configuration(), p.string("checkpoint"), "generate", Objective.CLM);
         String text = m.model().generate(m.tokenizer(), p.string("prompt"), p.intValue("max-new-tokens", 1, 1 << 20),
             p.doubleValue("temperature", 0, 100), p.intValue("top-k", 0, 1 << 24), p.longValue("seed",
                 Long.MIN_VALUE, Long.MAX_VALUE));
@@ -182,14 +137,13 @@ final class ModelCommands {
         if (p == null) {
             return 0;
         }
-        Loaded m = load(new Configuration(), p.string("checkpoint"), "fill-mask", Objective.MLM);
+        PretrainedModel m = load(new Configuration(), p.string("checkpoint"), "fill-mask", Objective.MLM);
         String text = p.string("text");
         if (!text.contains(SpecialTokens.MASK)) {
             throw new UsageException("fill-mask: the text has no " + SpecialTokens.MASK);
         }
         List<LanguageModel.MaskFill> fills = m.model().fillMask(m.tokenizer(), text, p.intValue("top-k", 1, 1000));
-        ObjectMapper json = new ObjectMapper();
-        ArrayNode arr = json.createArrayNode();
+        ArrayNode arr = Json.MAPPER.createArrayNode();
         for (LanguageModel.MaskFill f : fills) {
             ObjectNode o = arr.addObject();
             o.put("position", f.position());
@@ -201,7 +155,7 @@ final class ModelCommands {
                 x.put("probability", Double.parseDouble(String.format(Locale.ROOT, "%.5f", cand.probability())));
             }
         }
-        out.println(json.writerWithDefaultPrettyPrinter().writeValueAsString(arr));
+        out.println(Json.pretty().writeValueAsString(arr));
         return 0;
     }
 }

@@ -10,7 +10,7 @@ import org.sparklm.gpu.GpuBinding;
 
 /**
  * Binds a training task to the GPU Spark assigned to it, through ND4J's affinity manager. Called on the task's thread
- * before it creates any array (see {@link TrainingData#minibatches}). On the CPU backend there is no device to bind:
+ * before it creates any array (see {@link RoundLoop#prepareTask}). On the CPU backend there is no device to bind:
  * the assignment is only logged (that is how the rule runs in tests, with a fake discovery script).
  */
 final class Nd4jDeviceBinder implements DeviceBinder {

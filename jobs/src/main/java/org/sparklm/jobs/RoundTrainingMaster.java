@@ -52,6 +52,11 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
         return new RoundTrainingMaster(b);
     }
 
+    /** The number of workers (one Spark task each). */
+    int workers() {
+        return numWorkers;
+    }
+
     /** Names the round in the log lines of the parent (split i of n). */
     void setRound(int round, int rounds) {
         this.round = round;

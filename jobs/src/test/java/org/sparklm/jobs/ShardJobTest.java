@@ -164,7 +164,7 @@ class ShardJobTest extends SparkTestBase {
         assertEquals(TokenDtype.UINT16, m.dtype());
         assertEquals(model.vocabSize(), m.vocabSize());
         assertEquals(model.id("[EOS]"), m.eosId());
-        assertEquals(org.sparklm.io.StoredTokenizer.sha256(Files.readAllBytes(tokDir.resolve("tokenizer.json"))), m.tokenizerSha256());
+        assertEquals(org.sparklm.io.Sha256.of(Files.readAllBytes(tokDir.resolve("tokenizer.json"))), m.tokenizerSha256());
         Map<String, int[]> expected = expectedStreams(7, 0.1);
         assertEquals(3, m.shards("train").size());
         assertEquals(1, m.shards("val").size());

@@ -1,4 +1,4 @@
-package org.sparklm.checkpoint;
+package org.sparklm.io;
 
 import java.io.IOException;
 

@@ -1,0 +1,110 @@
+package org.sparklm.pretrain;
+
+import java.util.Map;
+import org.sparklm.config.CommandLine;
+import org.sparklm.config.Opt;
+import org.sparklm.train.Objective;
+import org.sparklm.train.OptimizerConfig;
+
+/**
+ * Everything {@code pretrain} is told, as given: {@link #DEFAULTS} holds every default, a config file
+ * ({@code --config FILE}) and the command line override it ({@link CommandLine}). What a run resolves from it (the
+ * number of steps, the workers, the warmup) is {@link PretrainRun}.
+ */
+public record PretrainConfig(
+    @Opt(metavar = "DIR", help = "a shard directory (the shard job's output)", required = true)
+    String data,
+    @Opt(metavar = "DIR", help = "the tokenizer the shards were encoded with (bpe-train output); checked against the"
+        + " shards' sha256", defaultText = "the tokenizer.json stored in --data")
+    String tokenizer,
+    @Opt(metavar = "DIR", help = "the run directory: checkpoints/ (the last one is the final model), metrics.jsonl,"
+        + " report.html", required = true)
+    String output,
+    @Opt(metavar = "NAME|FILE", help = "model config: tiny, small, or a config file (key = value lines)")
+    String model,
+    @Opt(metavar = "KEY=VALUE,...", help = "override model config keys, e.g. layers=4,dropout=0.1")
+    Map<String, String> modelSet,
+    @Opt(metavar = "clm|mlm", help = "causal LM (next token) or masked LM (15% of tokens, 80/10/10)")
+    Objective objective,
+    @Opt(metavar = "N", help = "global steps (minibatches per worker); rounded up to whole rounds", min = 0,
+        max = Integer.MAX_VALUE)
+    long steps,
+    @Opt(metavar = "E", help = "train for E passes over the training tokens instead of --steps", min = 0, max = 1e9)
+    double epochs,
+    @Opt(metavar = "B", help = "windows per minibatch on each worker", min = 1, max = 1 << 16)
+    int batchSizePerWorker,
+    @Opt(metavar = "H", help = "minibatches each worker trains between averagings", min = 1, max = 1 << 20)
+    int averagingFrequency,
+    @Opt(metavar = "W", help = "replicas trained in parallel, one Spark task each (0: default parallelism)", min = 0,
+        max = 1 << 16)
+    int workers,
+    @Opt(metavar = "LR", help = "peak learning rate (AdamW)", min = 0, max = 10)
+    double lr,
+    @Opt(metavar = "LR", help = "learning rate at the end of the cosine decay", min = 0, max = 10)
+    double minLr,
+    @Opt(metavar = "N", help = "linear warmup steps (-1: min(100, steps / 10))", min = -1, max = Integer.MAX_VALUE)
+    int warmupSteps,
+    @Opt(metavar = "WD", help = "decoupled weight decay on the weight matrices", min = 0, max = 10)
+    double weightDecay,
+    @Opt(metavar = "C", help = "clip each layer's gradient L2 norm at C (0: off)", min = 0, max = 1e9)
+    double gradClip,
+    @Opt(metavar = "B1", help = "Adam's first-moment decay", min = 0, max = 0.999999)
+    double beta1,
+    @Opt(metavar = "B2", help = "Adam's second-moment decay", min = 0, max = 0.999999)
+    double beta2,
+    @Opt(metavar = "EPS", help = "Adam's epsilon", min = 1e-30, max = 1)
+    double adamEpsilon,
+    @Opt(metavar = "R", help = "evaluate on the validation shards every R rounds (and at the end)", min = 1,
+        max = Integer.MAX_VALUE)
+    int evalEvery,
+    @Opt(metavar = "N", help = "validation windows per evaluation", min = 1, max = 1 << 24)
+    int evalWindows,
+    @Opt(metavar = "R", help = "write a checkpoint every R rounds (and at the end)", min = 1, max = Integer.MAX_VALUE)
+    int checkpointEvery,
+    @Opt(metavar = "K", help = "keep the newest K checkpoints", min = 1, max = 1000)
+    int keepCheckpoints,
+    @Opt(metavar = "S", help = "seed of the initialisation, the data order and the masks")
+    long seed,
+    @Opt(metavar = "S", help = "stop after the round that reaches global step S, with a checkpoint there (a"
+        + " time-boxed slice of a longer run; continue it with --resume); 0: run to the end", min = 0)
+    long stopAtStep,
+    @Opt(help = "continue from the newest intact checkpoint in --output")
+    boolean resume,
+    @Opt(help = "replace an existing run directory (without --resume)")
+    boolean overwrite) implements CommandLine.Checked {
+
+    /** Every default of {@code pretrain}. */
+    public static final PretrainConfig DEFAULTS = new PretrainConfig(null, null, null, "tiny", Map.of(),
+        Objective.CLM, 0, 0, 16, 8, 0, OptimizerConfig.LR, OptimizerConfig.MIN_LR, -1, OptimizerConfig.WEIGHT_DECAY,
+        OptimizerConfig.GRAD_CLIP, OptimizerConfig.BETA1, OptimizerConfig.BETA2, OptimizerConfig.EPSILON, 10, 256,
+        10, 3, 1234, 0, false, false);
+
+    public PretrainConfig {
+        modelSet = modelSet == null ? Map.of() : Map.copyOf(modelSet);
+    }
+
+    /** The command line of {@code pretrain}. */
+    public static CommandLine<PretrainConfig> commandLine() {
+        return CommandLine.of(PretrainConfig.class, DEFAULTS, "pretrain",
+            "Pretrains a Transformer language model on token shards with DL4J Spark parameter averaging: causal LM"
+                + " (GPT, --objective clm) or masked LM (BERT, --objective mlm). Each worker trains its replica on its"
+                + " own minibatches; parameters and Adam state are averaged every --averaging-frequency minibatches.");
+    }
+
+    @Override
+    public void check() {
+        if (steps == 0 && epochs == 0) {
+            throw new IllegalArgumentException("give --steps N or --epochs E");
+        }
+        if (steps > 0 && epochs > 0) {
+            throw new IllegalArgumentException("give --steps or --epochs, not both");
+        }
+    }
+
+    /** A copy with other run-directory flags (tests, the sweep). */
+    public PretrainConfig withOutput(String dir, boolean resume, boolean overwrite) {
+        return new PretrainConfig(data, tokenizer, dir, model, modelSet, objective, steps, epochs, batchSizePerWorker,
+            averagingFrequency, workers, lr, minLr, warmupSteps, weightDecay, gradClip, beta1, beta2, adamEpsilon,
+            evalEvery, evalWindows, checkpointEvery, keepCheckpoints, seed, stopAtStep, resume, overwrite);
+    }
+}

@@ -1,0 +1,115 @@
+package org.sparklm.pretrain;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.lang.reflect.RecordComponent;
+import java.util.Set;
+import org.sparklm.io.Json;
+import org.sparklm.model.TransformerConfig;
+import org.sparklm.train.Objective;
+import org.sparklm.train.OptimizerConfig;
+
+/**
+ * A pretraining run as resolved from its {@link PretrainConfig} and its inputs: what identifies its trajectory (the
+ * model as built, the objective, the data order's seed, the workers, the batch, the averaging frequency, the total
+ * steps, the optimizer) plus where it came from. Stored as {@code "run"} in every checkpoint's {@code state.json}
+ * (keys as today's files, snake_case); {@code --resume} refuses a checkpoint whose trajectory differs
+ * ({@link #differenceFrom}), and the commands that use a model read its config and tokenizer hash from here.
+ *
+ * @param data          the shard directory, as given
+ * @param tokenizerSha256 sha256 of the tokenizer.json the shards were encoded with
+ * @param objective     what the model learns
+ * @param modelName     the model config's name or file, as given
+ * @param model         the model as built (vocabulary from the tokenizer, attention from the objective)
+ * @param parameters    the model's parameter count
+ * @param workers       replicas trained in parallel
+ * @param batchSizePerWorker windows per minibatch per worker
+ * @param averagingFrequency minibatches per worker between averagings
+ * @param steps         the run's global steps (a whole number of rounds)
+ * @param lr            peak learning rate
+ * @param minLr         final learning rate
+ * @param warmupSteps   linear warmup steps
+ * @param weightDecay   decoupled weight decay
+ * @param gradClip      per-layer gradient L2 clipping threshold (0: none)
+ * @param beta1         Adam's first-moment decay (absent in files of earlier versions: 0.9)
+ * @param beta2         Adam's second-moment decay (absent in files of earlier versions: 0.95)
+ * @param adamEpsilon   Adam's epsilon (absent in files of earlier versions: 1e-8)
+ * @param seed          seed of the initialisation, the data order and the masks
+ * @param sparkMaster   the master the run was started on (informative)
+ */
+public record PretrainRun(String data, String tokenizerSha256, Objective objective, String modelName,
+                          TransformerConfig model, long parameters, int workers, int batchSizePerWorker,
+                          int averagingFrequency, long steps, double lr, double minLr, int warmupSteps,
+                          double weightDecay, double gradClip, Double beta1, Double beta2, Double adamEpsilon,
+                          long seed, String sparkMaster) {
+
+    /** Components that describe a run without changing its trajectory. */
+    private static final Set<String> NOT_TRAJECTORY = Set.of("data", "modelName", "parameters", "sparkMaster");
+
+    public PretrainRun {
+        beta1 = beta1 == null ? OptimizerConfig.BETA1 : beta1;
+        beta2 = beta2 == null ? OptimizerConfig.BETA2 : beta2;
+        adamEpsilon = adamEpsilon == null ? OptimizerConfig.EPSILON : adamEpsilon;
+    }
+
+    /** The optimizer of this run. */
+    public OptimizerConfig optimizer() {
+        return new OptimizerConfig(lr, minLr, warmupSteps, Math.toIntExact(steps), weightDecay, gradClip, beta1, beta2,
+            adamEpsilon);
+    }
+
+    /** Tokens one global step consumes over all workers (model inputs; the clm label token not counted). */
+    public long tokensPerStep() {
+        return (long) workers * batchSizePerWorker * model.contextLength();
+    }
+
+    public long rounds() {
+        return steps / averagingFrequency;
+    }
+
+    /**
+     * The first component in which this (the stored run) and {@code requested} differ in their trajectory, as
+     * {@code "steps is 12 but this run asks for 24"}; null when they agree.
+     */
+    public String differenceFrom(PretrainRun requested) {
+        for (RecordComponent c : PretrainRun.class.getRecordComponents()) {
+            if (NOT_TRAJECTORY.contains(c.getName())) {
+                continue;
+            }
+            JsonNode mine = value(c, this);
+            JsonNode theirs = value(c, requested);
+            if (!mine.equals(theirs)) {
+                return snake(c.getName()) + " is " + mine + " but this run asks for " + theirs;
+            }
+        }
+        return null;
+    }
+
+    private static JsonNode value(RecordComponent c, PretrainRun r) {
+        try {
+            JsonNode n = Json.MAPPER.valueToTree(c.getAccessor().invoke(r));
+            // 12 (int) and 12 (long), 0.1 (float read back) and 0.1 agree
+            return n.isNumber() && n.canConvertToExactIntegral() ? Json.MAPPER.getNodeFactory().numberNode(n.asLong())
+                : n.isNumber() ? Json.MAPPER.getNodeFactory().numberNode(n.asDouble()) : n;
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static String snake(String camel) {
+        return camel.replaceAll("([a-z0-9])([A-Z])", "$1_$2").toLowerCase(java.util.Locale.ROOT);
+    }
+
+    public ObjectNode toJson() {
+        return Json.MAPPER.valueToTree(this);
+    }
+
+    /** Reads {@code state.json}'s {@code "run"} (unknown keys of later versions ignored). */
+    public static PretrainRun fromJson(JsonNode run) {
+        try {
+            return Json.LENIENT.treeToValue(run, PretrainRun.class);
+        } catch (java.io.IOException | IllegalArgumentException e) {
+            throw new IllegalArgumentException("not a pretraining run configuration: " + e.getMessage(), e);
+        }
+    }
+}

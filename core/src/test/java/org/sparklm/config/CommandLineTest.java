@@ -1,0 +1,109 @@
+package org.sparklm.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.sparklm.cli.UsageException;
+import org.sparklm.pretrain.PretrainConfig;
+import org.sparklm.train.Objective;
+
+/** Layering defaults -> config file -> command line, and the errors of each layer. */
+class CommandLineTest {
+    @TempDir
+    Path tmp;
+
+    private static final CommandLine<PretrainConfig> CLI = PretrainConfig.commandLine();
+
+    private static String message(Runnable r) {
+        return assertThrows(UsageException.class, r::run).getMessage();
+    }
+
+    @Test
+    void defaultsThenFileThenCommandLine() throws IOException {
+        Path f = tmp.resolve("run.json");
+        Files.writeString(f, "{\"data\": \"shards\", \"output\": \"out\", \"lr\": 0.003, \"batch-size-per-worker\": 32,"
+            + " \"model_set\": {\"layers\": 4, \"dropout\": \"0.1\"}, \"objective\": \"mlm\", \"steps\": 100}");
+        PretrainConfig c = CLI.parse(new String[] {"--config", f.toString(), "--lr", "1e-2", "--resume"});
+        assertEquals("shards", c.data());
+        assertEquals("out", c.output());
+        assertEquals(1e-2, c.lr(), 0);                       // the command line wins over the file
+        assertEquals(32, c.batchSizePerWorker());             // the file wins over the defaults
+        assertEquals(Map.of("layers", "4", "dropout", "0.1"), c.modelSet());
+        assertEquals(Objective.MLM, c.objective());
+        assertEquals(PretrainConfig.DEFAULTS.minLr(), c.minLr(), 0); // untouched: the default
+        assertEquals(PretrainConfig.DEFAULTS.beta2(), c.beta2(), 0);
+        assertTrue(c.resume());
+        assertNull(c.tokenizer());
+    }
+
+    @Test
+    void commandLineAloneMatchesTheDefaults() {
+        PretrainConfig c = CLI.parse(new String[] {"--data", "d", "--output", "o", "--steps", "5"});
+        assertEquals(new PretrainConfig("d", null, "o", "tiny", Map.of(), Objective.CLM, 5, 0, 16, 8, 0, 1e-3, 1e-4,
+            -1, 0.1, 1.0, 0.9, 0.95, 1e-8, 10, 256, 10, 3, 1234, 0, false, false), c);
+        c = CLI.parse(new String[] {"--data=d", "--output", "o", "--epochs", "0.5", "--model-set", "layers=4,d_ff=64"});
+        assertEquals(Map.of("layers", "4", "d_ff", "64"), c.modelSet());
+        assertEquals(0.5, c.epochs(), 0);
+    }
+
+    @Test
+    void badValuesNameTheOptionOrKey() throws IOException {
+        assertEquals("pretrain: missing required option --data DIR",
+            message(() -> CLI.parse(new String[] {"--output", "o", "--steps", "5"})));
+        assertEquals("pretrain: --lr must be a number, got 'fast'",
+            message(() -> CLI.parse(new String[] {"--data", "d", "--output", "o", "--steps", "5", "--lr", "fast"})));
+        assertEquals("pretrain: --batch-size-per-worker must be between 1 and 65536, got 0", message(() ->
+            CLI.parse(new String[] {"--data", "d", "--output", "o", "--steps", "5", "--batch-size-per-worker", "0"})));
+        assertEquals("pretrain: --steps must be a whole number, got '1.5'",
+            message(() -> CLI.parse(new String[] {"--data", "d", "--output", "o", "--steps", "1.5"})));
+        assertTrue(message(() -> CLI.parse(new String[] {"--data", "d", "--output", "o", "--steps", "5",
+            "--objective", "t5"})).contains("objective must be clm or mlm"));
+        assertEquals("pretrain: give --steps N or --epochs E",
+            message(() -> CLI.parse(new String[] {"--data", "d", "--output", "o"})));
+        assertEquals("pretrain: unknown option --lerning-rate",
+            message(() -> CLI.parse(new String[] {"--data", "d", "--lerning-rate", "1"})));
+
+        Path f = tmp.resolve("bad.json");
+        Files.writeString(f, "{\"data\": \"d\", \"output\": \"o\", \"steps\": 5, \"lerning_rate\": 0.1}");
+        String m = message(() -> CLI.parse(new String[] {"--config", f.toString()}));
+        assertTrue(m.startsWith("pretrain: --config " + f + ": unknown key 'lerning_rate' (known: data, "), m);
+        Files.writeString(f, "{\"data\": \"d\", \"output\": \"o\", \"steps\": \"5\"}");
+        assertEquals("pretrain: 'steps' in " + f + " must be a whole number, got \"5\"",
+            message(() -> CLI.parse(new String[] {"--config", f.toString()})));
+        Files.writeString(f, "{\"data\": \"d\", \"output\": \"o\", \"steps\": 5, \"lr\": 11}");
+        assertEquals("pretrain: 'lr' in " + f + " must be between 0.0 and 10.0, got 11",
+            message(() -> CLI.parse(new String[] {"--config", f.toString()})));
+        Files.writeString(f, "{\"data\": \"d\", \"output\": \"o\", \"steps\": 5, \"resume\": \"yes\"}");
+        assertEquals("pretrain: 'resume' in " + f + " must be true or false, got \"yes\"",
+            message(() -> CLI.parse(new String[] {"--config", f.toString()})));
+        Files.writeString(f, "[1, 2]");
+        assertTrue(message(() -> CLI.parse(new String[] {"--config", f.toString()})).contains("expected a JSON"));
+        Files.writeString(f, "{\"data\": ");
+        assertTrue(message(() -> CLI.parse(new String[] {"--config", f.toString()})).contains("not valid JSON"));
+        assertTrue(message(() -> CLI.parse(new String[] {"--config", tmp.resolve("none.json").toString()}))
+            .contains("does not exist"));
+    }
+
+    @Test
+    void helpShowsEveryOptionWithItsDefaultOnce() {
+        String help = CLI.help();
+        assertTrue(help.startsWith("usage: pretrain --data DIR --output DIR [options]"), help);
+        assertTrue(help.contains("--lr LR") && help.contains("peak learning rate (AdamW) (default: 1e-3)"), help);
+        assertTrue(help.contains("(default: 1e-4)") && help.contains("(default: 0.95)"), help);
+        assertTrue(help.contains("--resume ") && help.contains("--config FILE"), help);
+        assertTrue(help.contains("(default: the tokenizer.json stored in --data)"), help);
+        assertEquals("3e-4", CommandLine.number(3e-4));
+        assertEquals("1e-8", CommandLine.number(1e-8));
+        assertEquals("0.1", CommandLine.number(0.1));
+        assertEquals("batch-size-per-worker", CommandLine.kebab("batchSizePerWorker"));
+        assertEquals("batch_size_per_worker", CommandLine.snake("batchSizePerWorker"));
+    }
+}

@@ -1,0 +1,56 @@
+package org.sparklm.pretrain;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.junit.jupiter.api.Test;
+import org.sparklm.io.Json;
+import org.sparklm.model.AttentionMode;
+import org.sparklm.model.TransformerConfig;
+import org.sparklm.train.Objective;
+
+/** The run stored in checkpoints: its JSON keys, reading files of earlier versions, and what --resume compares. */
+class PretrainRunTest {
+
+    private static PretrainRun run(long steps, String master) {
+        TransformerConfig m = new TransformerConfig(500, 2, 64, 2, 256, 64, 0.1, AttentionMode.CAUSAL);
+        return new PretrainRun("shards", "ab".repeat(32), Objective.CLM, "tiny", m, m.parameterCount(), 2, 16, 8,
+            steps, 1e-3, 1e-4, 10, 0.1, 1.0, 0.9, 0.95, 1e-8, 1234, master);
+    }
+
+    @Test
+    void writesTheKeysOfStateJsonAndReadsThemBack() {
+        ObjectNode j = run(96, "local[2]").toJson();
+        for (String k : new String[] {"data", "tokenizer_sha256", "objective", "model_name", "model", "parameters",
+            "workers", "batch_size_per_worker", "averaging_frequency", "steps", "lr", "min_lr", "warmup_steps",
+            "weight_decay", "grad_clip", "seed", "spark_master"}) {
+            assertTrue(j.has(k), k + " in " + j);
+        }
+        assertEquals("clm", j.path("objective").asText());
+        assertEquals("causal", j.path("model").path("attention").asText());
+        assertEquals(64, j.path("model").path("d_model").asInt());
+        assertEquals(run(96, "local[2]"), PretrainRun.fromJson(j));
+        // a file of an earlier version: no Adam betas (their defaults then), an unknown later key ignored
+        j.remove("beta1");
+        j.remove("beta2");
+        j.remove("adam_epsilon");
+        j.put("val_loss_untrained", 8.9);
+        assertEquals(run(96, "local[2]"), PretrainRun.fromJson(j));
+    }
+
+    @Test
+    void resumeComparesTheTrajectoryOnly() {
+        assertNull(run(96, "local[2]").differenceFrom(run(96, "spark://h:7077")), "the master is not the trajectory");
+        assertEquals("steps is 96 but this run asks for 192", run(96, "x").differenceFrom(run(192, "x")));
+        PretrainRun a = run(96, "x");
+        PretrainRun wider = new PretrainRun(a.data(), a.tokenizerSha256(), a.objective(), a.modelName(),
+            a.model().withContextLength(128), a.parameters(), a.workers(), a.batchSizePerWorker(),
+            a.averagingFrequency(), a.steps(), a.lr(), a.minLr(), a.warmupSteps(), a.weightDecay(), a.gradClip(),
+            a.beta1(), 0.99, a.adamEpsilon(), a.seed(), "x");
+        assertTrue(a.differenceFrom(wider).startsWith("model is {"), a.differenceFrom(wider));
+        assertEquals(96L * 0 + 2 * 16 * 64, a.tokensPerStep());
+        assertEquals(12, a.rounds());
+    }
+}
