@@ -75,13 +75,29 @@ public final class TransformerLm {
                                                               double weightDecay, GradientNormalization clipping,
                                                               double clipThreshold, long seed, DataType dataType) {
         List<TransformerLayerConf> layers = new ArrayList<>();
+        List<String> names = new ArrayList<>();
         layers.add(new TokenPositionEmbedding(model.vocabSize(), model.contextLength(), model.dModel(),
             model.dropout()));
+        names.add(EMBEDDING);
         for (int i = 0; i < model.layers(); i++) {
             layers.add(new TransformerBlock(model.dModel(), model.heads(), model.dFf(),
                 model.attention() == AttentionMode.CAUSAL, model.dropout(), model.layers()));
+            names.add(block(i));
         }
         layers.add(new LmHead(model.dModel(), model.vocabSize()));
+        names.add(HEAD);
+        return chain(layers, names, updater, weightDecay, clipping, clipThreshold, seed, dataType);
+    }
+
+    /**
+     * A chain of this package's layers from the {@link #INPUT} token ids to the last layer (the output), each with
+     * the optimizer, decoupled weight decay on its decayed parameters, and gradient normalisation: the graph of the
+     * language model, and of the models built on it (classifiers).
+     */
+    public static ComputationGraphConfiguration chain(List<TransformerLayerConf> layers, List<String> names,
+                                                      IUpdater updater, double weightDecay,
+                                                      GradientNormalization clipping, double clipThreshold,
+                                                      long seed, DataType dataType) {
         for (TransformerLayerConf l : layers) {
             l.setIUpdater(updater.clone());
             List<Regularization> reg = new ArrayList<>();
@@ -106,11 +122,10 @@ public final class TransformerLm {
             .addInputs(INPUT);
         String previous = INPUT;
         for (int i = 0; i < layers.size(); i++) {
-            String name = i == 0 ? EMBEDDING : i == layers.size() - 1 ? HEAD : block(i - 1);
-            g.addLayer(name, layers.get(i), previous);
-            previous = name;
+            g.addLayer(names.get(i), layers.get(i), previous);
+            previous = names.get(i);
         }
-        return g.setOutputs(HEAD).validateOutputLayerConfig(false).build();
+        return g.setOutputs(previous).validateOutputLayerConfig(false).build();
     }
 
     /**

@@ -2,8 +2,8 @@ package org.sparklm.pretrain;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.lang.reflect.RecordComponent;
 import java.util.Set;
+import org.sparklm.config.Records;
 import org.sparklm.io.Json;
 import org.sparklm.model.TransformerConfig;
 import org.sparklm.train.Objective;
@@ -72,32 +72,7 @@ public record PretrainRun(String data, String tokenizerSha256, Objective objecti
      * {@code "steps is 12 but this run asks for 24"}; null when they agree.
      */
     public String differenceFrom(PretrainRun requested) {
-        for (RecordComponent c : PretrainRun.class.getRecordComponents()) {
-            if (NOT_TRAJECTORY.contains(c.getName())) {
-                continue;
-            }
-            JsonNode mine = value(c, this);
-            JsonNode theirs = value(c, requested);
-            if (!mine.equals(theirs)) {
-                return snake(c.getName()) + " is " + mine + " but this run asks for " + theirs;
-            }
-        }
-        return null;
-    }
-
-    private static JsonNode value(RecordComponent c, PretrainRun r) {
-        try {
-            JsonNode n = Json.MAPPER.valueToTree(c.getAccessor().invoke(r));
-            // 12 (int) and 12 (long), 0.1 (float read back) and 0.1 agree
-            return n.isNumber() && n.canConvertToExactIntegral() ? Json.MAPPER.getNodeFactory().numberNode(n.asLong())
-                : n.isNumber() ? Json.MAPPER.getNodeFactory().numberNode(n.asDouble()) : n;
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private static String snake(String camel) {
-        return camel.replaceAll("([a-z0-9])([A-Z])", "$1_$2").toLowerCase(java.util.Locale.ROOT);
+        return Records.firstDifference(this, requested, NOT_TRAJECTORY);
     }
 
     public ObjectNode toJson() {

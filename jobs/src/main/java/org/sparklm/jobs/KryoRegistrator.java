@@ -38,5 +38,6 @@ public final class KryoRegistrator implements org.apache.spark.serializer.KryoRe
         kryo.register(org.deeplearning4j.spark.api.worker.NetBroadcastTuple.class, new NetBroadcastSerializer());
         kryo.register(org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingResult.class);
         kryo.register(org.deeplearning4j.spark.impl.paramavg.aggregator.ParameterAveragingAggregationTuple.class);
+        kryo.register(RoundTrainingMaster.RoundState.class);
     }
 }

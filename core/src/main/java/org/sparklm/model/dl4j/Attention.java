@@ -14,9 +14,10 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The four products of multi-head scaled dot-product attention (Vaswani et al. 2017) and their gradients, per batch
- * element and head, with the queries, keys and values read in place from the projection output {@code qkv [N, 3D]}
- * (query, key, value side by side, heads contiguous within each) and the context written in place into
- * {@code ctx [N, D]}.
+ * element and head, with the queries, keys and values read in place from the matrices that hold them
+ * ({@link Operand}: for self-attention the fused projection output {@code qkv [N, 3D]}, query, key, value side by side,
+ * heads contiguous within each; keys and values may come from another matrix with another length, such as a prefix
+ * or an encoder's output) and the context written in place into {@code ctx [N, D]}.
  *
  * <p>On the CPU backend each product is one BLAS {@code gemm} on strided sub-matrices of those arrays (leading
  * dimension 3D or D), called directly through the OpenBLAS binding ND4J itself uses: no copies between
@@ -25,7 +26,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * split over its Java threads. On another backend (or with {@link #useBlas} off) the heads are copied to
  * {@code [B, H, T, dh]} arrays and multiplied with ND4J's batched {@code matmul}.
  *
- * <p>Shapes: {@code scores, attn [B, H, T, T]}; rows of qkv, ctx are {@code b * T + t}.
+ * <p>Shapes: {@code scores, attn [B, H, Tq, Tk]}; rows of an operand are {@code b * T + t} with its own T.
  */
 final class Attention {
 
@@ -41,126 +42,146 @@ final class Attention {
         return old;
     }
 
-    /** Geometry of one call. */
-    record Shape(int b, int h, int t, int dh) {
+    /**
+     * Geometry of one call: {@code b} sequences, {@code h} heads of width {@code dh}, {@code tq} query positions and
+     * {@code tk} key/value positions per sequence (equal for self-attention; more keys than queries with a prefix;
+     * the encoder's length for cross-attention).
+     */
+    record Shape(int b, int h, int tq, int tk, int dh) {
+        /** Self-attention over {@code t} positions. */
+        Shape(int b, int h, int t, int dh) {
+            this(b, h, t, t, dh);
+        }
+
         int d() {
             return h * dh;
         }
     }
 
-    static Shape shape(INDArray scores, int dh) {
-        return new Shape((int) scores.size(0), (int) scores.size(1), (int) scores.size(2), dh);
+    /**
+     * The heads of one tensor inside a row-major matrix: position {@code i} of sequence {@code b} is row
+     * {@code b * t + i}; head {@code h} occupies columns {@code off + h dh .. off + (h + 1) dh} of a row of width
+     * {@code ld}.
+     */
+    record Operand(INDArray a, long off, int ld, int t) {
+        /** The queries of a fused projection {@code qkv [N, 3d]} (keys from column d, values from column 2d). */
+        static Operand q(INDArray qkv, int d, int t) {
+            return new Operand(qkv, 0, 3 * d, t);
+        }
+
+        static Operand k(INDArray qkv, int d, int t) {
+            return new Operand(qkv, d, 3 * d, t);
+        }
+
+        static Operand v(INDArray qkv, int d, int t) {
+            return new Operand(qkv, 2L * d, 3 * d, t);
+        }
+
+        /** All columns of {@code [N, d]} rows (the context). */
+        static Operand rows(INDArray x, int d, int t) {
+            return new Operand(x, 0, d, t);
+        }
+
+        long at(int b, int h, int dh) {
+            return (long) b * t * ld + off + (long) h * dh;
+        }
     }
 
-    /** {@code scores[b, h] = alpha Q[b, h] K[b, h]^T}. */
-    static void scores(INDArray qkv, INDArray scores, Shape s, double alpha, Function<long[], INDArray> temp) {
+    /** {@code scores[b, h] = alpha Q[b, h] K[b, h]^T}: {@code [B, H, Tq, Tk]}. */
+    static void scores(Operand q, Operand k, INDArray scores, Shape s, double alpha, Function<long[], INDArray> temp) {
         if (useBlas) {
-            int d = s.d();
             eachHead(s, (from, to) -> {
-                Gemm g = new Gemm(qkv, qkv, scores);
+                Gemm g = new Gemm(q.a(), k.a(), scores);
                 for (int i = from; i < to; i++) {
                     int b = i / s.h();
                     int h = i % s.h();
-                    long row = (long) b * s.t() * 3 * d;
-                    g.run(false, true, s.t(), s.t(), s.dh(), alpha,
-                        row + h * s.dh(), 3 * d,
-                        row + d + h * s.dh(), 3 * d,
-                        0.0, (long) i * s.t() * s.t(), s.t());
+                    g.run(false, true, s.tq(), s.tk(), s.dh(), alpha, q.at(b, h, s.dh()), q.ld(),
+                        k.at(b, h, s.dh()), k.ld(), 0.0, (long) i * s.tq() * s.tk(), s.tk());
                 }
             });
         } else {
-            INDArray[] qk = heads(qkv, s, temp);
-            Nd4j.matmul(qk[0], qk[1], scores, false, true, false);
+            Nd4j.matmul(heads(q, s, s.tq(), temp), heads(k, s, s.tk(), temp), scores, false, true, false);
             scores.muli(alpha);
         }
     }
 
     /** {@code ctx[b rows, h columns] = attn[b, h] V[b, h]}. */
-    static void context(INDArray attn, INDArray qkv, INDArray ctx, Shape s, Function<long[], INDArray> temp) {
+    static void context(INDArray attn, Operand v, Operand ctx, Shape s, Function<long[], INDArray> temp) {
         if (useBlas) {
-            int d = s.d();
             eachHead(s, (from, to) -> {
-                Gemm g = new Gemm(attn, qkv, ctx);
+                Gemm g = new Gemm(attn, v.a(), ctx.a());
                 for (int i = from; i < to; i++) {
                     int b = i / s.h();
                     int h = i % s.h();
-                    g.run(false, false, s.t(), s.dh(), s.t(), 1.0,
-                        (long) i * s.t() * s.t(), s.t(),
-                        (long) b * s.t() * 3 * d + 2 * d + h * s.dh(), 3 * d,
-                        0.0, (long) b * s.t() * d + h * s.dh(), d);
+                    g.run(false, false, s.tq(), s.dh(), s.tk(), 1.0, (long) i * s.tq() * s.tk(), s.tk(),
+                        v.at(b, h, s.dh()), v.ld(), 0.0, ctx.at(b, h, s.dh()), ctx.ld());
                 }
             });
         } else {
-            INDArray v = heads(qkv, s, temp)[2];
-            INDArray c4 = temp.apply(new long[] {s.b(), s.h(), s.t(), s.dh()});
-            Nd4j.matmul(attn, v, c4, false, false, false);
-            BlockKernels.toColumns(c4, ctx, 0);
+            INDArray c4 = temp.apply(new long[] {s.b(), s.h(), s.tq(), s.dh()});
+            Nd4j.matmul(attn, heads(v, s, s.tk(), temp), c4, false, false, false);
+            BlockKernels.toColumns(c4, ctx.a(), ctx.off());
         }
     }
 
     /**
-     * Gradient of {@link #context}: {@code dAttn[b, h] = dctx[b, h] V[b, h]^T} and the value part of {@code dqkv},
-     * {@code dV[b, h] = attn[b, h]^T dctx[b, h]} (written into columns 2D..3D of dqkv).
+     * Gradient of {@link #context}: {@code dAttn[b, h] = dctx[b, h] V[b, h]^T} and {@code dV[b, h] = attn[b, h]^T
+     * dctx[b, h]} (overwriting {@code dv}'s columns).
      */
-    static void contextBackward(INDArray attn, INDArray qkv, INDArray dctx, INDArray dAttn, INDArray dqkv, Shape s,
+    static void contextBackward(INDArray attn, Operand v, Operand dctx, INDArray dAttn, Operand dv, Shape s,
                                 Function<long[], INDArray> temp) {
-        int d = s.d();
         if (useBlas) {
             eachHead(s, (from, to) -> {
-                Gemm ga = new Gemm(dctx, qkv, dAttn);
-                Gemm gv = new Gemm(attn, dctx, dqkv);
+                Gemm ga = new Gemm(dctx.a(), v.a(), dAttn);
+                Gemm gv = new Gemm(attn, dctx.a(), dv.a());
                 for (int i = from; i < to; i++) {
                     int b = i / s.h();
                     int h = i % s.h();
-                    long att = (long) i * s.t() * s.t();
-                    long ctxAt = (long) b * s.t() * d + h * s.dh();
-                    long vAt = (long) b * s.t() * 3 * d + 2 * d + h * s.dh();
-                    ga.run(false, true, s.t(), s.t(), s.dh(), 1.0, ctxAt, d, vAt, 3 * d, 0.0, att, s.t());
-                    gv.run(true, false, s.t(), s.dh(), s.t(), 1.0, att, s.t(), ctxAt, d, 0.0, vAt, 3 * d);
+                    long att = (long) i * s.tq() * s.tk();
+                    ga.run(false, true, s.tq(), s.tk(), s.dh(), 1.0, dctx.at(b, h, s.dh()), dctx.ld(),
+                        v.at(b, h, s.dh()), v.ld(), 0.0, att, s.tk());
+                    gv.run(true, false, s.tk(), s.dh(), s.tq(), 1.0, att, s.tk(), dctx.at(b, h, s.dh()), dctx.ld(),
+                        0.0, dv.at(b, h, s.dh()), dv.ld());
                 }
             });
         } else {
-            INDArray v = heads(qkv, s, temp)[2];
-            INDArray dc4 = temp.apply(new long[] {s.b(), s.h(), s.t(), s.dh()});
-            BlockKernels.fromColumns(dctx, 0, dc4);
-            Nd4j.matmul(dc4, v, dAttn, false, true, false);
-            INDArray dv = temp.apply(new long[] {s.b(), s.h(), s.t(), s.dh()});
-            Nd4j.matmul(attn, dc4, dv, true, false, false);
-            BlockKernels.toColumns(dv, dqkv, 2 * d);
+            INDArray dc4 = heads(dctx, s, s.tq(), temp);
+            Nd4j.matmul(dc4, heads(v, s, s.tk(), temp), dAttn, false, true, false);
+            INDArray dv4 = temp.apply(new long[] {s.b(), s.h(), s.tk(), s.dh()});
+            Nd4j.matmul(attn, dc4, dv4, true, false, false);
+            BlockKernels.toColumns(dv4, dv.a(), dv.off());
         }
     }
 
     /**
-     * Gradient of {@link #scores}: the query and key parts of {@code dqkv} (columns 0..2D),
-     * {@code dQ = alpha dS K} and {@code dK = alpha dS^T Q}.
+     * Gradient of {@link #scores}: {@code dQ = alpha dS K} and {@code dK = alpha dS^T Q} (overwriting the columns
+     * of {@code dq} and {@code dk}).
      */
-    static void scoresBackward(INDArray dScores, INDArray qkv, INDArray dqkv, Shape s, double alpha,
+    static void scoresBackward(INDArray dScores, Operand q, Operand k, Operand dq, Operand dk, Shape s, double alpha,
                                Function<long[], INDArray> temp) {
-        int d = s.d();
         if (useBlas) {
             eachHead(s, (from, to) -> {
-                Gemm g = new Gemm(dScores, qkv, dqkv);
+                Gemm gq = new Gemm(dScores, k.a(), dq.a());
+                Gemm gk = new Gemm(dScores, q.a(), dk.a());
                 for (int i = from; i < to; i++) {
                     int b = i / s.h();
                     int h = i % s.h();
-                    long ds = (long) i * s.t() * s.t();
-                    long row = (long) b * s.t() * 3 * d;
-                    g.run(false, false, s.t(), s.dh(), s.t(), alpha, ds, s.t(), row + d + h * s.dh(), 3 * d,
-                        0.0, row + h * s.dh(), 3 * d);
-                    g.run(true, false, s.t(), s.dh(), s.t(), alpha, ds, s.t(), row + h * s.dh(), 3 * d,
-                        0.0, row + d + h * s.dh(), 3 * d);
+                    long ds = (long) i * s.tq() * s.tk();
+                    gq.run(false, false, s.tq(), s.dh(), s.tk(), alpha, ds, s.tk(), k.at(b, h, s.dh()), k.ld(),
+                        0.0, dq.at(b, h, s.dh()), dq.ld());
+                    gk.run(true, false, s.tk(), s.dh(), s.tq(), alpha, ds, s.tk(), q.at(b, h, s.dh()), q.ld(),
+                        0.0, dk.at(b, h, s.dh()), dk.ld());
                 }
             });
         } else {
-            INDArray[] qk = heads(qkv, s, temp);
-            INDArray dq = temp.apply(new long[] {s.b(), s.h(), s.t(), s.dh()});
-            Nd4j.matmul(dScores, qk[1], dq, false, false, false);
-            dq.muli(alpha);
-            INDArray dk = temp.apply(new long[] {s.b(), s.h(), s.t(), s.dh()});
-            Nd4j.matmul(dScores, qk[0], dk, true, false, false);
-            dk.muli(alpha);
-            BlockKernels.toColumns(dq, dqkv, 0);
-            BlockKernels.toColumns(dk, dqkv, d);
+            INDArray dq4 = temp.apply(new long[] {s.b(), s.h(), s.tq(), s.dh()});
+            Nd4j.matmul(dScores, heads(k, s, s.tk(), temp), dq4, false, false, false);
+            dq4.muli(alpha);
+            INDArray dk4 = temp.apply(new long[] {s.b(), s.h(), s.tk(), s.dh()});
+            Nd4j.matmul(dScores, heads(q, s, s.tq(), temp), dk4, true, false, false);
+            dk4.muli(alpha);
+            BlockKernels.toColumns(dq4, dq.a(), dq.off());
+            BlockKernels.toColumns(dk4, dk.a(), dk.off());
         }
     }
 
@@ -176,16 +197,11 @@ final class Attention {
         MatrixThreads.run(n, p -> body.run(total * p / n, total * (p + 1) / n));
     }
 
-    /** q, k, v as [B, H, T, dh] copies (ND4J path). */
-    private static INDArray[] heads(INDArray qkv, Shape s, Function<long[], INDArray> temp) {
-        long[] shape = {s.b(), s.h(), s.t(), s.dh()};
-        INDArray q = temp.apply(shape);
-        INDArray k = temp.apply(shape);
-        INDArray v = temp.apply(shape);
-        BlockKernels.fromColumns(qkv, 0, q);
-        BlockKernels.fromColumns(qkv, s.d(), k);
-        BlockKernels.fromColumns(qkv, 2L * s.d(), v);
-        return new INDArray[] {q, k, v};
+    /** One operand's heads as a {@code [B, H, t, dh]} copy (ND4J path). */
+    private static INDArray heads(Operand o, Shape s, int t, Function<long[], INDArray> temp) {
+        INDArray x = temp.apply(new long[] {s.b(), s.h(), t, s.dh()});
+        BlockKernels.fromColumns(o.a(), o.off(), x);
+        return x;
     }
 
     /** Row-major gemm on sub-matrices of three dense arrays, addressed by element offsets. */

@@ -7,13 +7,13 @@ package org.sparklm.model.dl4j;
  * @param rows rows (vectors are {@code [1, n]} row vectors)
  * @param cols columns
  * @param init how it is initialised
- * @param std standard deviation of {@link Init#NORMAL}
+ * @param std standard deviation of {@link Init#NORMAL}, bound of {@link Init#UNIFORM}
  * @param decay whether decoupled weight decay applies (matrices of the linear maps only)
  */
 public record ParamSpec(String key, long rows, long cols, Init init, double std, boolean decay) {
 
-    /** Initialisation of a parameter. */
-    public enum Init { NORMAL, ZEROS, ONES }
+    /** Initialisation of a parameter ({@code UNIFORM}: uniform in [-std, std], std read as the bound). */
+    public enum Init { NORMAL, ZEROS, ONES, UNIFORM }
 
     public ParamSpec {
         if (key == null || key.isEmpty() || key.contains("_")) {
@@ -41,6 +41,19 @@ public record ParamSpec(String key, long rows, long cols, Init init, double std,
     /** A bias or LayerNorm shift: zeros, not decayed. */
     public static ParamSpec bias(String key, long n) {
         return new ParamSpec(key, 1, n, Init.ZEROS, 0, false);
+    }
+
+    /**
+     * A matrix initialised uniformly in [-bound, bound], decayed: LoRA's A, whose PEFT initialisation is PyTorch's
+     * {@code kaiming_uniform_(a = sqrt(5))}, i.e. bound = 1 / sqrt(fan_in).
+     */
+    public static ParamSpec uniform(String key, long rows, long cols, double bound) {
+        return new ParamSpec(key, rows, cols, Init.UNIFORM, bound, true);
+    }
+
+    /** A matrix of zeros, decayed: LoRA's B (so that the adapted model starts as the pretrained one). */
+    public static ParamSpec zerosMatrix(String key, long rows, long cols) {
+        return new ParamSpec(key, rows, cols, Init.ZEROS, 0, true);
     }
 
     /** A LayerNorm gain: ones, not decayed. */

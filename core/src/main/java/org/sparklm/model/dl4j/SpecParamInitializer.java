@@ -99,6 +99,7 @@ public final class SpecParamInitializer implements ParamInitializer {
                     case ZEROS -> v.assign(0);
                     case ONES -> v.assign(1);
                     case NORMAL -> v.assign(Nd4j.randn(v.dataType(), v.shape()).muli(s.std()));
+                    case UNIFORM -> v.assign(Nd4j.rand(v.dataType(), v.shape()).muli(2 * s.std()).subi(s.std()));
                     default -> throw new IllegalStateException();
                 }
             }

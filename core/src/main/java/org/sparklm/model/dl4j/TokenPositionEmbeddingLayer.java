@@ -100,6 +100,15 @@ final class TokenPositionEmbeddingLayer extends TransformerLayerImpl<TokenPositi
     @Override
     public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr mgr) {
         assertInputSet(true);
+        if (layerConf().allFrozen()) {
+            // a kept pretrained embedding: no gradient computed (it stays zero), and nothing lies below
+            dropMask = null;
+            maskedFor = null;
+            Gradient g = new DefaultGradient();
+            g.gradientForVariable().put(TokenPositionEmbedding.TOKENS, grad(TokenPositionEmbedding.TOKENS));
+            g.gradientForVariable().put(TokenPositionEmbedding.POSITIONS, grad(TokenPositionEmbedding.POSITIONS));
+            return new Pair<>(g, null);
+        }
         long b = input.size(0);
         long t = input.size(1);
         int d = layerConf().getDModel();

@@ -15,6 +15,7 @@ import org.deeplearning4j.optimize.api.TrainingListener;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.learning.config.IUpdater;
+import org.nd4j.linalg.learning.config.NoOp;
 import org.nd4j.linalg.learning.regularization.Regularization;
 
 /**
@@ -34,6 +35,8 @@ public abstract class TransformerLayerConf extends BaseLayer {
     protected double initStd = 0.02;
     protected double dropout;
     protected double layerNormEps = 1e-5;
+    /** Keys of the parameters that do not train (fine-tuning methods that keep pretrained weights). */
+    protected List<String> frozen = List.of();
 
     protected TransformerLayerConf() {
         // let the network's defaults fill these in unless the layer sets them
@@ -89,15 +92,52 @@ public abstract class TransformerLayerConf extends BaseLayer {
     public List<Regularization> getRegularizationByParam(String paramName) {
         for (ParamSpec s : paramSpecs()) {
             if (s.key().equals(paramName)) {
-                return s.decay() && regularization != null ? regularization : List.of();
+                return s.decay() && regularization != null && !isFrozen(paramName) ? regularization : List.of();
             }
         }
         throw new IllegalArgumentException("unknown parameter '" + paramName + "' of layer " + layerName);
     }
 
+    /**
+     * A frozen parameter has DL4J's {@link NoOp} updater: no optimizer state, and its update is its gradient, which
+     * the layer leaves at zero (it never computes a frozen parameter's gradient), so the value stays bitwise the same.
+     */
     @Override
     public IUpdater getUpdaterByParam(String paramName) {
-        return iUpdater;
+        return isFrozen(paramName) ? new NoOp() : iUpdater;
+    }
+
+    /** Whether a parameter of this layer is frozen. */
+    public boolean isFrozen(String paramName) {
+        return frozen.contains(paramName);
+    }
+
+    /** Whether every parameter of this layer is frozen. */
+    public boolean allFrozen() {
+        for (ParamSpec s : paramSpecs()) {
+            if (!frozen.contains(s.key())) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof TransformerLayerConf t && super.equals(o) && frozen.equals(t.frozen);
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * super.hashCode() + frozen.hashCode();
+    }
+
+    public List<String> getFrozen() {
+        return frozen;
+    }
+
+    public void setFrozen(List<String> frozen) {
+        this.frozen = frozen == null ? List.of() : List.copyOf(frozen);
     }
 
     @Override
