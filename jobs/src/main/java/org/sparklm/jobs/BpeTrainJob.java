@@ -36,6 +36,7 @@ import org.sparklm.io.HadoopFiles;
 import org.sparklm.io.RunStats;
 import org.sparklm.tokenizer.SpecialTokens;
 import org.sparklm.tokenizer.Utf8;
+import org.sparklm.tokenizer.bpe.BpeMemory;
 import org.sparklm.tokenizer.bpe.BpeMode;
 import org.sparklm.tokenizer.bpe.BpeModel;
 import org.sparklm.tokenizer.bpe.BpeTokenizer;
@@ -70,15 +71,6 @@ public final class BpeTrainJob {
                       SpecialTokens specialTokens, boolean overwrite, int partitions) {
             this(inputs, output, vocabSize, mode, minFrequency, specialTokens, overwrite, partitions, 1);
         }
-    }
-
-    /**
-     * Driver bytes the merge loop needs, estimated conservatively: per unique word 12 (record header) + ~40 of
-     * transient String while streaming in; per symbol 4 (arena) + ~4 (its entry in the pair index) with slack; per
-     * distinct pair ~80-100 (index slot, count, list header, heap entry). See docs/DESIGN.md.
-     */
-    static long estimateDriverBytes(long uniqueWords, long symbols, long distinctPairs) {
-        return uniqueWords * 60 + symbols * 10 + distinctPairs * 80;
     }
 
     /** What the job measured; also written as report.json. */
@@ -193,7 +185,7 @@ public final class BpeTrainJob {
                 seeded.add(a[i], a[i + 1]);
             }
         }
-        long need = estimateDriverBytes(uniqueWords, symbols, seeded.size());
+        long need = BpeMemory.estimateBytes(uniqueWords, symbols, seeded.size());
         Runtime rt = Runtime.getRuntime();
         long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
         LOG.info("bpe-train: {} unique words, {} symbols, {} distinct pairs: about {} MB on the driver ({} MB free)",
@@ -325,7 +317,7 @@ public final class BpeTrainJob {
         block.forEach((w, c) -> {
             BpeTrainer.countInitialPairs(mode, w, c, local);
             sizes[0]++;
-            sizes[1] += w.length() * (mode == BpeMode.BYTE ? 2L : 1L); // UTF-8 bytes ~ 1-3 per char
+            sizes[1] += BpeMemory.symbols(mode, w);
         });
         long[] out = new long[2 + 2 * local.size()];
         out[0] = sizes[0];
