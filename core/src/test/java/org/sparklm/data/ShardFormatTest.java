@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -146,5 +147,42 @@ class ShardFormatTest {
             "{\"format\":\"other\"}".getBytes())));
         assertThrows(IOException.class, () -> ShardManifest.read(new java.io.ByteArrayInputStream(
             "{\"format\":\"sparklm-shards\",\"format_version\":1,\"splits\":{}}".getBytes())));
+    }
+
+    @Test
+    void writeFileCommitsWholeShardsOnlyAndReplacesAFailedAttempt() throws IOException {
+        org.apache.hadoop.fs.Path dir = new org.apache.hadoop.fs.Path(tmp.toUri());
+        FileSystem fs = FileSystem.getLocal(new Configuration()).getRaw();
+        Files.writeString(tmp.resolve("train-00000-of-00001.bin"), "left by a failed attempt");
+        List<int[]> d = docs(4, 50, 1000);
+        ShardManifest.Shard s = ShardWriter.writeFile(fs, dir, "train-00000-of-00001.bin", 7, d.iterator(),
+            TokenDtype.UINT16);
+        assertEquals(write(tmp.resolve("expected.bin"), TokenDtype.UINT16, d).sha256(), s.sha256());
+        assertArrayEquals(Files.readAllBytes(tmp.resolve("expected.bin")),
+            Files.readAllBytes(tmp.resolve("train-00000-of-00001.bin")));
+        assertEquals(50, s.documents());
+        // a failure while writing leaves neither the shard nor the attempt file
+        Iterator<int[]> failing = new Iterator<>() {
+            private int n;
+
+            @Override
+            public boolean hasNext() {
+                return true;
+            }
+
+            @Override
+            public int[] next() {
+                if (n++ == 3) {
+                    throw new IllegalStateException("task killed");
+                }
+                return new int[] {1, 2, 3};
+            }
+        };
+        assertThrows(IllegalStateException.class, () -> ShardWriter.writeFile(fs, dir, "val-00000-of-00001.bin", 8,
+            failing, TokenDtype.UINT16));
+        try (var files = Files.list(tmp)) {
+            assertEquals(List.of("expected.bin", "train-00000-of-00001.bin"),
+                files.map(f -> f.getFileName().toString()).sorted().toList());
+        }
     }
 }

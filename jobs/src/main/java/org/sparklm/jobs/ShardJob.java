@@ -7,9 +7,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.Serializable;
-import java.util.ArrayList;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -61,8 +59,9 @@ import scala.Tuple2;
  * partitions of the uniform hash, no sampling pass), and
  * per-partition token sums give each document its offset in its split, hence its shard ({@link ShardPlan}); only the
  * first key of each run of one shard reaches the driver. (4) The documents are shuffled to one partition per shard,
- * sorted by order hash, and each task writes its shard. Nothing depends on the partitioning: 1 or 100 input
- * partitions give the same bytes.
+ * sorted by order hash, and each task writes its shard; manifest.json goes beside the shards, and the directory is
+ * committed atomically. Nothing depends on the partitioning: 1 or 100 input partitions give the same bytes. Reading
+ * is {@link DocumentInput} (shared with bpe-train), planning {@link ShardPlan}, writing {@link ShardWriter}.
  */
 public final class ShardJob {
     private static final Logger LOG = LoggerFactory.getLogger(ShardJob.class);
@@ -151,10 +150,10 @@ public final class ShardJob {
 
         // ---- (1) executors: read, encode, hash; cached
         Broadcast<byte[]> tokBytes = sc.broadcast(tok.bytes());
-        String tokSha = tok.sha256();
         int target = p.partitions() > 0 ? p.partitions() : 2 * Math.max(1, sc.defaultParallelism());
         long threshold0 = DocumentKey.threshold(p.valFraction());
-        EncoderSpec spec = new EncoderSpec(tokBytes, tokSha, eosId, p.format(), p.textField(), p.seed(), threshold0);
+        EncoderSpec spec = new EncoderSpec(tokBytes, tok.sha256(), eosId, p.format(), p.textField(), p.seed(),
+            threshold0);
         JavaRDD<EncodedDocument> encoded = input.read(sc, p.format(), target, it -> spec.encoder().encodeAll(it))
             .persist(StorageLevel.fromString(System.getProperty("sparklm.shard.storage", "MEMORY_AND_DISK_SER")));
         try {
@@ -165,62 +164,22 @@ public final class ShardJob {
                 stats.documents(), stats.tokens, secs(t0, tEncode), stats.read.emptyDocuments, stats.read.malformed);
             List<ReadStats.MalformedRecord> malformed = input.describeMalformed(hconf, stats.read);
             input.check(stats.read, malformed, p.strict());
-            long threshold = finalThreshold(p.valFraction(), threshold0, stats);
+            long threshold = ShardPlan.finalThreshold(p.valFraction(), threshold0, stats);
 
             // ---- (2, 3) plan: sort (split, order, length), per-partition sums, runs of equal shard
             sc.setJobDescription("shard: plan the shards");
             JavaRDD<EncodedDocument> docs = encoded.filter(EncodedDocument::isDocument);
-            int planParts = Math.max(1, sc.defaultParallelism());
-            JavaPairRDD<DocKey, Long> sorted = docs
-                .mapToPair(d -> new Tuple2<>(new DocKey(DocumentKey.isValidation(d.split, threshold) ? 1 : 0,
-                    d.orderHi, d.orderLo), (long) d.tokens.length))
-                .repartitionAndSortWithinPartitions(new DocKey.HashRangePartitioner(2, planParts), new DocKey.Order())
-                .persist(StorageLevel.MEMORY_AND_DISK());
-            List<long[]> sums = sorted.mapPartitions(ShardJob::sumPartition).collect();
-            long[] totalTokens = new long[2];
-            long[] totalDocs = new long[2];
-            long[][] prefix = new long[sums.size()][2];
-            for (int i = 0; i < sums.size(); i++) {
-                long[] s = sums.get(i);
-                prefix[i] = totalTokens.clone();
-                for (int g = 0; g < 2; g++) {
-                    totalDocs[g] += s[2 * g];
-                    totalTokens[g] += s[2 * g + 1];
-                }
-            }
-            int nTrain = ShardPlan.trainShards(p.shards(), totalTokens[0], totalDocs[0]);
-            int nVal = ShardPlan.validationShards(totalTokens[1], totalDocs[1], totalTokens[0], nTrain);
-            int[] counts = {nTrain, nVal};
-            List<long[]> runs = sorted.mapPartitionsWithIndex(
-                (idx, it) -> runStarts(it, prefix[idx], totalTokens, counts), false).collect();
-            sorted.unpersist(false);
-            Assigner assign = new Assigner(runs, nTrain);
+            ShardPlan plan = plan(sc, docs, threshold, p.shards());
             long tPlan = System.nanoTime();
-            LOG.info("shard: train {} documents, {} tokens in {} shard(s); val {} documents, {} tokens in {}"
-                + " shard(s)", totalDocs[0], totalTokens[0], nTrain, totalDocs[1], totalTokens[1], nVal);
 
             // ---- (4) shuffle to one partition per shard, sorted by order; each task writes its shard
-            List<ShardResult> written;
-            ObjectNode report;
             try (AtomicOutput out = AtomicOutput.begin(hconf, p.output(), p.overwrite())) {
-                sc.setJobDescription("shard: write " + (nTrain + nVal) + " shard(s)");
-                String tempDir = out.temp().toString();
-                HadoopConf taskConf = new HadoopConf(hconf);
-                written = docs
-                    .mapToPair(d -> new Tuple2<>(new DocKey(assign.shard(DocumentKey.isValidation(d.split,
-                        threshold), d.orderHi, d.orderLo), d.orderHi, d.orderLo), d.tokens))
-                    .repartitionAndSortWithinPartitions(new DocKey.GroupPartitioner(nTrain + nVal), new DocKey.Order())
-                    .mapPartitionsWithIndex((idx, it) -> writeShard(idx, it, nTrain, nVal, dtype, tempDir, taskConf),
-                        false)
-                    .collect();
+                sc.setJobDescription("shard: write " + plan.totalShards() + " shard(s)");
+                List<ShardManifest.Shard> written = writeShards(docs, plan, threshold, dtype, out.temp(), hconf);
                 long tWrite = System.nanoTime();
-                Map<String, List<ShardManifest.Shard>> splits = new LinkedHashMap<>();
-                written.stream().sorted((a, b) -> Integer.compare(a.index, b.index)).forEach(r ->
-                    splits.computeIfAbsent(r.split, k -> new ArrayList<>()).add(
-                        new ShardManifest.Shard(r.file, r.tokens, r.documents, r.sha256)));
-                ShardManifest manifest = new ShardManifest(ShardManifest.VERSION, tokSha, tok.model().vocabSize(),
-                    dtype, eosId, splits);
-                report = report(p, sc, input, stats, malformed, manifest,
+                ShardManifest manifest = new ShardManifest(ShardManifest.VERSION, tok.sha256(),
+                    tok.model().vocabSize(), dtype, eosId, plan.splits(written));
+                ObjectNode report = report(p, sc, input, stats, malformed, manifest,
                     new double[] {secs(t0, tEncode), secs(tEncode, tPlan), secs(tPlan, tWrite), secs(t0, tWrite)});
                 try (OutputStream o = out.create(ShardManifest.FILE)) {
                     manifest.write(o, report);
@@ -233,20 +192,6 @@ public final class ShardJob {
             tokBytes.destroy();
             sc.setJobDescription(null);
         }
-    }
-
-    /** The validation threshold, moved when the nominal one leaves a split empty although there are 2+ documents. */
-    static long finalThreshold(double valFraction, long nominal, EncodeStats s) {
-        if (s.documents() < 2 || valFraction == 0) {
-            return nominal;
-        }
-        if (s.nominalValidation == 0) {
-            return s.minSplit + 1; // the document with the smallest split hash goes to validation
-        }
-        if (s.nominalValidation == s.documents()) {
-            return s.maxSplit; // the one with the largest stays in train
-        }
-        return nominal;
     }
 
     // ------------------------------------------------------------------------------------------------ reading
@@ -283,125 +228,93 @@ public final class ShardJob {
 
     // ------------------------------------------------------------------------------------------------ planning
 
-    /** {train docs, train tokens, val docs, val tokens} of one sorted partition. */
-    private static Iterator<long[]> sumPartition(Iterator<Tuple2<DocKey, Long>> it) {
-        long[] s = new long[4];
-        while (it.hasNext()) {
-            Tuple2<DocKey, Long> t = it.next();
-            s[2 * t._1().group]++;
-            s[2 * t._1().group + 1] += t._2();
-        }
-        return List.of(s).iterator();
-    }
-
-    /** {group, hi, lo, shard} for the first document of the partition and every document that starts a new shard. */
-    private static Iterator<long[]> runStarts(Iterator<Tuple2<DocKey, Long>> it, long[] start, long[] totals,
-                                              int[] counts) {
-        long[] offset = start.clone();
-        int[] last = {-1, -1};
-        List<long[]> out = new ArrayList<>();
-        while (it.hasNext()) {
-            Tuple2<DocKey, Long> t = it.next();
-            int g = t._1().group;
-            int s = ShardPlan.shardOf(offset[g], t._2(), totals[g], counts[g]);
-            offset[g] += t._2();
-            if (s != last[g]) {
-                out.add(new long[] {g, t._1().hi, t._1().lo, s});
-                last[g] = s;
-            }
-        }
-        return out.iterator();
-    }
-
-    /** Maps a document's (split, order hash) to its global shard index: the run that starts at or before it. */
-    static final class Assigner implements Serializable {
-        private static final long serialVersionUID = 1L;
-        private final long[][] hi = new long[2][];
-        private final long[][] lo = new long[2][];
-        private final int[][] shard = new int[2][];
-        private final int trainShards;
-
-        Assigner(List<long[]> runs, int trainShards) {
-            this.trainShards = trainShards;
-            for (int g = 0; g < 2; g++) {
-                int gg = g;
-                List<long[]> r = new ArrayList<>(runs.stream().filter(a -> a[0] == gg).toList());
-                r.sort((a, b) -> new DocKey(0, a[1], a[2]).compareTo(new DocKey(0, b[1], b[2])));
-                hi[g] = r.stream().mapToLong(a -> a[1]).toArray();
-                lo[g] = r.stream().mapToLong(a -> a[2]).toArray();
-                shard[g] = r.stream().mapToInt(a -> (int) a[3]).toArray();
-            }
-        }
-
-        int shard(boolean validation, long h, long l) {
-            int g = validation ? 1 : 0;
-            int a = 0;
-            int b = hi[g].length - 1; // find the last run start <= (h, l)
-            int found = 0;
-            while (a <= b) {
-                int m = (a + b) >>> 1;
-                int c = Long.compareUnsigned(hi[g][m], h);
-                if (c == 0) {
-                    c = Long.compareUnsigned(lo[g][m], l);
-                }
-                if (c <= 0) {
-                    found = m;
-                    a = m + 1;
-                } else {
-                    b = m - 1;
-                }
-            }
-            int s = shard[g].length == 0 ? 0 : shard[g][found];
-            return validation ? trainShards + s : s;
+    /**
+     * The shard plan ({@link ShardPlan}, where the steps are explained): the documents' (split, order hash, length)
+     * sorted into range partitions of the uniform hash (no sampling pass), their per-partition sums, and the run
+     * starts; only sums and run starts reach the driver.
+     */
+    private static ShardPlan plan(JavaSparkContext sc, JavaRDD<EncodedDocument> docs, long threshold, int shards) {
+        int planParts = Math.max(1, sc.defaultParallelism());
+        JavaPairRDD<DocKey, Long> sorted = docs
+            .mapToPair(d -> new Tuple2<>(new DocKey(DocumentKey.isValidation(d.split, threshold) ? ShardPlan.VAL
+                : ShardPlan.TRAIN, d.orderHi, d.orderLo), (long) d.tokens.length))
+            .repartitionAndSortWithinPartitions(new DocKey.HashRangePartitioner(2, planParts), new DocKey.Order())
+            .persist(StorageLevel.MEMORY_AND_DISK());
+        try {
+            List<long[]> sums = sorted.mapPartitions(it -> {
+                ShardPlan.Sums s = new ShardPlan.Sums();
+                it.forEachRemaining(t -> s.add(t._1().group, t._2()));
+                return List.of(s.toArray()).iterator();
+            }).collect();
+            ShardPlan plan = ShardPlan.fromSums(sums, shards);
+            List<long[]> runs = sorted.mapPartitionsWithIndex((idx, it) -> {
+                ShardPlan.RunStarts r = plan.runStarts(idx);
+                it.forEachRemaining(t -> r.add(t._1().group, t._1().hi, t._1().lo, t._2()));
+                return r.starts().iterator();
+            }, false).collect();
+            LOG.info("shard: train {} documents, {} tokens in {} shard(s); val {} documents, {} tokens in {}"
+                    + " shard(s)", plan.documents(ShardPlan.TRAIN), plan.tokens(ShardPlan.TRAIN),
+                plan.shards(ShardPlan.TRAIN), plan.documents(ShardPlan.VAL), plan.tokens(ShardPlan.VAL),
+                plan.shards(ShardPlan.VAL));
+            return plan.withRuns(runs);
+        } finally {
+            sorted.unpersist(false);
         }
     }
 
     // ------------------------------------------------------------------------------------------------ writing
 
-    /** What one write task reports back. */
+    /** What one write task reports back: a {@link ShardManifest.Shard} as a plain class for Kryo. */
     static final class ShardResult implements Serializable {
         private static final long serialVersionUID = 1L;
-        String split;
         int index;
         String file;
         long tokens;
         long documents;
         String sha256;
+
+        ShardManifest.Shard shard() {
+            return new ShardManifest.Shard(file, tokens, documents, sha256);
+        }
     }
 
-    private static Iterator<ShardResult> writeShard(int idx, Iterator<Tuple2<DocKey, int[]>> it, int nTrain,
-                                                    int nVal, TokenDtype dtype, String tempDir, HadoopConf conf)
-        throws IOException {
-        ShardResult r = new ShardResult();
-        r.index = idx;
-        r.split = idx < nTrain ? "train" : "val";
-        r.file = idx < nTrain ? ShardPlan.fileName("train", idx, nTrain)
-            : ShardPlan.fileName("val", idx - nTrain, nVal);
-        Path dir = new Path(tempDir);
-        FileSystem fs = HadoopFiles.forWriting(conf.get(), dir);
-        TaskContext ctx = TaskContext.get();
-        Path tmp = new Path(dir, "." + r.file + ".attempt-" + (ctx == null ? 0 : ctx.taskAttemptId()));
-        Path dst = new Path(dir, r.file);
-        ShardWriter w = new ShardWriter(fs.create(tmp, true), dtype);
-        try {
-            while (it.hasNext()) {
-                w.writeDocument(it.next()._2());
-            }
-            r.sha256 = w.finish();
-        } catch (IOException | RuntimeException e) {
-            w.close();
-            fs.delete(tmp, false);
-            throw e;
-        }
-        r.tokens = w.tokens();
-        r.documents = w.documents();
-        if (fs.exists(dst)) {
-            fs.delete(dst, false); // a failed earlier attempt of this task
-        }
-        if (!fs.rename(tmp, dst)) {
-            throw new IOException("cannot rename " + tmp + " to " + dst);
-        }
-        return List.of(r).iterator();
+    /** Shuffles the documents to one partition per shard, sorted by order hash; each task writes its shard. */
+    private static List<ShardManifest.Shard> writeShards(JavaRDD<EncodedDocument> docs, ShardPlan plan,
+                                                         long threshold, TokenDtype dtype, Path dir,
+                                                         Configuration hconf) {
+        String tempDir = dir.toString();
+        HadoopConf taskConf = new HadoopConf(hconf);
+        return docs
+            .mapToPair(d -> new Tuple2<>(new DocKey(plan.shard(DocumentKey.isValidation(d.split, threshold),
+                d.orderHi, d.orderLo), d.orderHi, d.orderLo), d.tokens))
+            .repartitionAndSortWithinPartitions(new DocKey.GroupPartitioner(plan.totalShards()), new DocKey.Order())
+            .mapPartitionsWithIndex((idx, it) -> {
+                Path to = new Path(tempDir);
+                TaskContext ctx = TaskContext.get();
+                ShardManifest.Shard s = ShardWriter.writeFile(HadoopFiles.forWriting(taskConf.get(), to), to,
+                    plan.fileName(idx), ctx == null ? 0 : ctx.taskAttemptId(), new Iterator<int[]>() {
+                        @Override
+                        public boolean hasNext() {
+                            return it.hasNext();
+                        }
+
+                        @Override
+                        public int[] next() {
+                            return it.next()._2();
+                        }
+                    }, dtype);
+                ShardResult r = new ShardResult();
+                r.index = idx;
+                r.file = s.file();
+                r.tokens = s.tokens();
+                r.documents = s.documents();
+                r.sha256 = s.sha256();
+                return List.of(r).iterator();
+            }, false)
+            .collect().stream()
+            .sorted((a, b) -> Integer.compare(a.index, b.index))
+            .map(ShardResult::shard)
+            .toList();
     }
 
     // ------------------------------------------------------------------------------------------------ report
