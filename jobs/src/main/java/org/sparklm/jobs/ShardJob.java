@@ -59,9 +59,10 @@ import scala.Tuple2;
  * partitions of the uniform hash, no sampling pass), and
  * per-partition token sums give each document its offset in its split, hence its shard ({@link ShardPlan}); only the
  * first key of each run of one shard reaches the driver. (4) The documents are shuffled to one partition per shard,
- * sorted by order hash, and each task writes its shard; manifest.json goes beside the shards, and the directory is
- * committed atomically. Nothing depends on the partitioning: 1 or 100 input partitions give the same bytes. Reading
- * is {@link DocumentInput} (shared with bpe-train), planning {@link ShardPlan}, writing {@link ShardWriter}.
+ * sorted by order hash, and each task writes its shard. (5) The tokenizer.json the documents were encoded with and
+ * manifest.json go beside the shards, and the directory is committed atomically. Nothing depends on the partitioning:
+ * 1 or 100 input partitions give the same bytes. Reading is {@link DocumentInput} (shared with bpe-train), planning
+ * {@link ShardPlan}, writing {@link ShardWriter}.
  */
 public final class ShardJob {
     private static final Logger LOG = LoggerFactory.getLogger(ShardJob.class);
@@ -176,9 +177,12 @@ public final class ShardJob {
             try (AtomicOutput out = AtomicOutput.begin(hconf, p.output(), p.overwrite())) {
                 sc.setJobDescription("shard: write " + plan.totalShards() + " shard(s)");
                 List<ShardManifest.Shard> written = writeShards(docs, plan, threshold, dtype, out.temp(), hconf);
+                try (OutputStream o = out.create(ShardManifest.TOKENIZER_FILE)) {
+                    o.write(tok.bytes());
+                }
                 long tWrite = System.nanoTime();
                 ShardManifest manifest = new ShardManifest(ShardManifest.VERSION, tok.sha256(),
-                    tok.model().vocabSize(), dtype, eosId, plan.splits(written));
+                    ShardManifest.TOKENIZER_FILE, tok.model().vocabSize(), dtype, eosId, plan.splits(written));
                 ObjectNode report = report(p, sc, input, stats, malformed, manifest,
                     new double[] {secs(t0, tEncode), secs(tEncode, tPlan), secs(tPlan, tWrite), secs(t0, tWrite)});
                 try (OutputStream o = out.create(ShardManifest.FILE)) {
