@@ -1,22 +1,20 @@
 package org.sparklm.data;
 
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
 import org.sparklm.tokenizer.Tokenizer;
-import org.sparklm.tokenizer.Utf8;
 
 /**
- * Turns raw records (a line, a JSON line or a whole file, as UTF-8 bytes) into {@link EncodedDocument}s: decode
- * (invalid UTF-8 becomes U+FFFD and is counted), take the text (the JSON field for {@link DocFormat#JSONL}), skip
- * blank documents (counted), encode with the tokenizer treating special-token strings in the text as ordinary text,
- * append the EOS id, and hash the document's identity (file name, position) with the seed. A UTF-8 byte-order mark at
- * the start of a file is dropped. Not thread-safe; one per task.
+ * Turns raw records into {@link EncodedDocument}s: the text of each record as {@link DocumentReader} reads it (blank
+ * and malformed records skipped and counted), encoded with the tokenizer treating special-token strings in the text as
+ * ordinary text, followed by the EOS id, with the document's identity (file name, position) hashed with the seed.
+ * Not thread-safe; one per task.
  */
 public final class DocumentEncoder {
     private final Tokenizer tokenizer;
     private final int eosId;
-    private final DocFormat format;
-    private final JsonlText jsonl;
+    private final DocumentReader reader;
     private final DocumentKey key;
     private final long threshold;
     private final EncodeStats stats = new EncodeStats();
@@ -28,8 +26,8 @@ public final class DocumentEncoder {
                            long threshold) {
         this.tokenizer = tokenizer;
         this.eosId = eosId;
-        this.format = format;
-        this.jsonl = format == DocFormat.JSONL ? new JsonlText(textField) : null;
+        this.reader = new DocumentReader(format, textField);
+        this.stats.read = reader.stats();
         this.key = new DocumentKey(seed);
         this.threshold = threshold;
     }
@@ -40,47 +38,27 @@ public final class DocumentEncoder {
 
     /** Encodes one record; null when it is skipped (blank or malformed, both counted). */
     public EncodedDocument encode(String file, long position, byte[] b, int off, int len) {
-        stats.records++;
-        stats.inputBytes += len;
-        if (position == 0 && len >= 3 && (b[off] & 0xFF) == 0xEF && (b[off + 1] & 0xFF) == 0xBB
-            && (b[off + 2] & 0xFF) == 0xBF) {
-            off += 3;
-            len -= 3;
-        }
-        stats.invalidUtf8 += Utf8.countMalformed(b, off, len);
-        String text;
-        long textBytes = len;
-        if (format == DocFormat.JSONL) {
-            if (isBlank(b, off, len)) {
-                stats.emptyDocuments++;
-                return null;
-            }
-            try {
-                text = jsonl.text(b, off, len);
-            } catch (JsonlText.Malformed e) {
-                stats.malformed(file, position, e.getMessage());
-                return null;
-            }
-            textBytes = utf8Length(text);
-        } else {
-            text = Utf8.decode(b, off, len);
-        }
-        if (text.isBlank()) {
-            stats.emptyDocuments++;
+        String text = reader.text(file, position, b, off, len);
+        if (text == null) {
             return null;
         }
         int[] ids = tokenizer.encode(text, false);
-        int[] tokens = java.util.Arrays.copyOf(ids, ids.length + 1);
+        int[] tokens = Arrays.copyOf(ids, ids.length + 1);
         tokens[ids.length] = eosId;
         key.hash(file, position);
-        stats.document(key.split(), DocumentKey.isValidation(key.split(), threshold), tokens.length, textBytes);
+        stats.document(key.split(), DocumentKey.isValidation(key.split(), threshold), tokens.length);
         return new EncodedDocument(key.split(), key.orderHi(), key.orderLo(), tokens);
+    }
+
+    /** Encodes one record; null when it is skipped. */
+    public EncodedDocument encode(DocumentReader.Record r) {
+        return encode(r.file(), r.position(), r.bytes(), r.offset(), r.length());
     }
 
     /**
      * Encodes a stream of records lazily; the last element is a statistics record ({@link EncodedDocument#stats}).
      */
-    public <R> Iterator<EncodedDocument> encodeAll(Iterator<R> records, RecordReader<R> reader) {
+    public Iterator<EncodedDocument> encodeAll(Iterator<DocumentReader.Record> records) {
         return new Iterator<>() {
             private EncodedDocument next;
             private boolean statsDone;
@@ -88,7 +66,7 @@ public final class DocumentEncoder {
             @Override
             public boolean hasNext() {
                 while (next == null && records.hasNext()) {
-                    next = reader.encode(records.next(), DocumentEncoder.this);
+                    next = encode(records.next());
                 }
                 if (next == null && !statsDone) {
                     next = EncodedDocument.ofStats(stats);
@@ -107,39 +85,5 @@ public final class DocumentEncoder {
                 return d;
             }
         };
-    }
-
-    /** Feeds one record of some input type to {@link #encode}. */
-    @FunctionalInterface
-    public interface RecordReader<R> {
-        EncodedDocument encode(R record, DocumentEncoder encoder);
-    }
-
-    private static boolean isBlank(byte[] b, int off, int len) {
-        for (int i = off; i < off + len; i++) {
-            int c = b[i] & 0xFF;
-            if (c != ' ' && c != '\t' && c != '\r' && c != '\n' && c != '\f' && c != 0x0B) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private static long utf8Length(String s) {
-        long n = 0;
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c < 0x80) {
-                n++;
-            } else if (c < 0x800) {
-                n += 2;
-            } else if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
-                n += 4;
-                i++;
-            } else {
-                n += 3;
-            }
-        }
-        return n;
     }
 }

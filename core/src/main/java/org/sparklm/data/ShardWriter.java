@@ -5,10 +5,14 @@ import java.io.OutputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.Iterator;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
 
 /**
  * Writes a flat little-endian token stream (a shard) to an output stream, counting tokens and documents and computing
- * the sha256 of the bytes written. Not thread-safe; closes the stream on {@link #close()}.
+ * the sha256 of the bytes written. Not thread-safe; closes the stream on {@link #close()}. {@link #writeFile} writes
+ * one shard file so that a retried or concurrent attempt can never leave a partial shard under its name.
  */
 public final class ShardWriter implements AutoCloseable {
     private final OutputStream out;
@@ -29,6 +33,38 @@ public final class ShardWriter implements AutoCloseable {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /**
+     * Writes the documents as the shard {@code dir/file}: into a hidden attempt file {@code .FILE.attempt-ATTEMPT}
+     * first, renamed to {@code file} once complete (replacing what a failed earlier attempt left there); a failure
+     * deletes the attempt file.
+     *
+     * @return the shard as the manifest lists it
+     */
+    public static ShardManifest.Shard writeFile(FileSystem fs, Path dir, String file, long attempt,
+                                                Iterator<int[]> documents, TokenDtype dtype) throws IOException {
+        Path tmp = new Path(dir, "." + file + ".attempt-" + attempt);
+        Path dst = new Path(dir, file);
+        ShardWriter w = new ShardWriter(fs.create(tmp, true), dtype);
+        String sha;
+        try {
+            while (documents.hasNext()) {
+                w.writeDocument(documents.next());
+            }
+            sha = w.finish();
+        } catch (IOException | RuntimeException e) {
+            w.close();
+            fs.delete(tmp, false);
+            throw e;
+        }
+        if (fs.exists(dst)) {
+            fs.delete(dst, false); // a failed earlier attempt of this task
+        }
+        if (!fs.rename(tmp, dst)) {
+            throw new IOException("cannot rename " + tmp + " to " + dst);
+        }
+        return new ShardManifest.Shard(file, w.tokens(), w.documents(), sha);
     }
 
     /** Appends one document's tokens. */

@@ -19,8 +19,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.sparklm.io.StoredTokenizer;
+import org.sparklm.tokenizer.SpecialTokens;
+import org.sparklm.tokenizer.bpe.BpeMode;
+import org.sparklm.tokenizer.bpe.BpeModel;
+import org.sparklm.tokenizer.bpe.BpeTrainer;
+import org.sparklm.tokenizer.bpe.TokenizerFiles;
 
 class ShardFormatTest {
     @TempDir
@@ -146,5 +153,82 @@ class ShardFormatTest {
             "{\"format\":\"other\"}".getBytes())));
         assertThrows(IOException.class, () -> ShardManifest.read(new java.io.ByteArrayInputStream(
             "{\"format\":\"sparklm-shards\",\"format_version\":1,\"splits\":{}}".getBytes())));
+    }
+
+    @Test
+    void writeFileCommitsWholeShardsOnlyAndReplacesAFailedAttempt() throws IOException {
+        org.apache.hadoop.fs.Path dir = new org.apache.hadoop.fs.Path(tmp.toUri());
+        FileSystem fs = FileSystem.getLocal(new Configuration()).getRaw();
+        Files.writeString(tmp.resolve("train-00000-of-00001.bin"), "left by a failed attempt");
+        List<int[]> d = docs(4, 50, 1000);
+        ShardManifest.Shard s = ShardWriter.writeFile(fs, dir, "train-00000-of-00001.bin", 7, d.iterator(),
+            TokenDtype.UINT16);
+        assertEquals(write(tmp.resolve("expected.bin"), TokenDtype.UINT16, d).sha256(), s.sha256());
+        assertArrayEquals(Files.readAllBytes(tmp.resolve("expected.bin")),
+            Files.readAllBytes(tmp.resolve("train-00000-of-00001.bin")));
+        assertEquals(50, s.documents());
+        // a failure while writing leaves neither the shard nor the attempt file
+        Iterator<int[]> failing = new Iterator<>() {
+            private int n;
+
+            @Override
+            public boolean hasNext() {
+                return true;
+            }
+
+            @Override
+            public int[] next() {
+                if (n++ == 3) {
+                    throw new IllegalStateException("task killed");
+                }
+                return new int[] {1, 2, 3};
+            }
+        };
+        assertThrows(IllegalStateException.class, () -> ShardWriter.writeFile(fs, dir, "val-00000-of-00001.bin", 8,
+            failing, TokenDtype.UINT16));
+        try (var files = Files.list(tmp)) {
+            assertEquals(List.of("expected.bin", "train-00000-of-00001.bin"),
+                files.map(f -> f.getFileName().toString()).sorted().toList());
+        }
+    }
+
+    @Test
+    void theManifestNamesTheDirectorysTokenizerAndLoadsItCheckingItsSha256() throws IOException {
+        BpeTrainer t = new BpeTrainer(new BpeTrainer.Config(BpeMode.BYTE, 107 + 256 + 3, 1, SpecialTokens.DEFAULT));
+        t.addWord("hello", 3);
+        BpeModel model = t.train().model();
+        TokenizerFiles.save(model, tmp);
+        byte[] tokBytes = Files.readAllBytes(tmp.resolve(ShardManifest.TOKENIZER_FILE));
+        String sha = StoredTokenizer.sha256(tokBytes);
+        ShardManifest m = new ShardManifest(1, sha, ShardManifest.TOKENIZER_FILE, model.vocabSize(),
+            TokenDtype.UINT16, 3, Map.of("train", List.of()));
+        try (OutputStream o = Files.newOutputStream(tmp.resolve(ShardManifest.FILE))) {
+            m.write(o, null);
+        }
+        assertTrue(Files.readString(tmp.resolve(ShardManifest.FILE)).contains("\"tokenizer_file\" : \"tokenizer.json\""));
+        org.apache.hadoop.fs.Path dir = new org.apache.hadoop.fs.Path(tmp.toUri());
+        Configuration conf = new Configuration();
+        ShardManifest back = ShardWindows.manifest(conf, dir);
+        assertEquals(m, back);
+        StoredTokenizer tok = back.tokenizer(conf, dir);
+        assertEquals(model, tok.model());
+        assertArrayEquals(tokBytes, tok.bytes());
+
+        // another tokenizer under the name: refused, naming both hashes
+        ShardManifest other = new ShardManifest(1, "ab".repeat(32), ShardManifest.TOKENIZER_FILE, 5000,
+            TokenDtype.UINT16, 3, Map.of());
+        IOException e = assertThrows(IOException.class, () -> other.tokenizer(conf, dir));
+        assertTrue(e.getMessage().contains("ab".repeat(32)) && e.getMessage().contains(sha), e.getMessage());
+        // a manifest of shards made before the directory carried its tokenizer still reads; it names none
+        ShardManifest old = ShardManifest.read(new java.io.ByteArrayInputStream(("{\"format\": \"sparklm-shards\","
+            + " \"format_version\": 1, \"tokenizer_sha256\": \"" + sha + "\", \"vocab_size\": 366,"
+            + " \"dtype\": \"uint16\", \"eos_id\": 3, \"splits\": {\"train\": []}}").getBytes()));
+        assertEquals(null, old.tokenizerFile());
+        assertEquals(sha, old.tokenizerSha256());
+        assertThrows(java.io.FileNotFoundException.class, () -> old.tokenizer(conf, dir));
+        Files.delete(tmp.resolve(ShardManifest.TOKENIZER_FILE));
+        assertThrows(java.io.FileNotFoundException.class, () -> back.tokenizer(conf, dir));
+        assertThrows(IllegalArgumentException.class, () -> new ShardManifest(1, sha, "../tokenizer.json", 366,
+            TokenDtype.UINT16, 3, Map.of()));
     }
 }

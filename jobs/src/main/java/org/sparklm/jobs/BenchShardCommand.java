@@ -64,7 +64,7 @@ public final class BenchShardCommand {
         long t0 = System.nanoTime();
         encode(enc, lines);
         double s1 = (System.nanoTime() - t0) / 1e9;
-        long bytes1 = enc.stats().inputBytes;
+        long bytes1 = enc.stats().read.inputBytes;
         long tokens1 = enc.stats().tokens;
 
         String out = new Path(p.string("work-dir"), "sparklm-bench-" + UUID.randomUUID()).toString();

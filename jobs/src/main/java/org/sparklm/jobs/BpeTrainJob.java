@@ -4,24 +4,16 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
-import org.apache.hadoop.io.LongWritable;
-import org.apache.hadoop.io.Text;
-import org.apache.hadoop.mapreduce.Job;
-import org.apache.hadoop.mapreduce.lib.input.FileInputFormat;
-import org.apache.hadoop.mapreduce.lib.input.TextInputFormat;
 import org.apache.spark.HashPartitioner;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
@@ -31,11 +23,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.sparklm.cli.Options;
 import org.sparklm.cli.UsageException;
+import org.sparklm.data.DocFormat;
+import org.sparklm.data.DocumentReader;
+import org.sparklm.data.ReadStats;
 import org.sparklm.io.AtomicOutput;
 import org.sparklm.io.HadoopFiles;
 import org.sparklm.io.RunStats;
 import org.sparklm.tokenizer.SpecialTokens;
-import org.sparklm.tokenizer.Utf8;
+import org.sparklm.tokenizer.bpe.BpeMemory;
 import org.sparklm.tokenizer.bpe.BpeMode;
 import org.sparklm.tokenizer.bpe.BpeModel;
 import org.sparklm.tokenizer.bpe.BpeTokenizer;
@@ -51,34 +46,36 @@ import scala.Tuple2;
  *
  * <pre>
  * spark-submit --class org.sparklm.jobs.Main jobs/target/sparklm-jobs-0.1.0-SNAPSHOT.jar bpe-train \
- *   --input hdfs:///corpus/*.txt.gz --output hdfs:///tokenizers/bpe-32k --vocab-size 32000
+ *   --input hdfs:///corpus/*.jsonl.gz --doc-format jsonl --output hdfs:///tokenizers/bpe-32k --vocab-size 32000
  * </pre>
  *
- * <p>On the executors: read lines (any Hadoop FileSystem, globs, directories, compressed files), split each line into
- * words ({@link WordSplitter}), count words per partition, sum the counts across partitions ({@code reduceByKey}), and
- * count the initial adjacent pairs of the unique words ({@link BpeTrainer#countInitialPairs}). On the driver: the
- * unique-word table and the pair counts are streamed in, and the incremental merge loop ({@link BpeTrainer}) runs.
- * Outputs (tokenizer.json, vocab.json, merges.txt, report.json) are committed atomically.
+ * <p>On the executors: read documents exactly as {@code shard} does ({@link DocumentInput}, {@link DocumentReader}:
+ * lines, whole files or a JSON Lines text field, any Hadoop FileSystem, globs, directories, compressed files), split
+ * each document into words ({@link WordSplitter}), count words per partition, sum the counts across partitions
+ * ({@code partitionBy}), and count the initial adjacent pairs of the unique words
+ * ({@link BpeTrainer#countInitialPairs}). On the driver: the table's size is checked against the free heap
+ * ({@link BpeMemory}), the unique-word table and the pair counts are streamed in, and the incremental merge loop
+ * ({@link BpeTrainer}) runs. Outputs (tokenizer.json, vocab.json, merges.txt, report.json) are committed atomically.
  */
 public final class BpeTrainJob {
     private static final Logger LOG = LoggerFactory.getLogger(BpeTrainJob.class);
 
     /** The job's parameters. */
     public record Params(List<String> inputs, String output, int vocabSize, BpeMode mode, long minFrequency,
-                         SpecialTokens specialTokens, boolean overwrite, int partitions, long minWordCount) {
+                         SpecialTokens specialTokens, boolean overwrite, int partitions, long minWordCount,
+                         DocFormat format, String textField, boolean strict) {
+        /** Line documents (the default format). */
+        public Params(List<String> inputs, String output, int vocabSize, BpeMode mode, long minFrequency,
+                      SpecialTokens specialTokens, boolean overwrite, int partitions, long minWordCount) {
+            this(inputs, output, vocabSize, mode, minFrequency, specialTokens, overwrite, partitions, minWordCount,
+                DocFormat.LINE, "text", false);
+        }
+
+        /** Line documents, every word kept. */
         public Params(List<String> inputs, String output, int vocabSize, BpeMode mode, long minFrequency,
                       SpecialTokens specialTokens, boolean overwrite, int partitions) {
             this(inputs, output, vocabSize, mode, minFrequency, specialTokens, overwrite, partitions, 1);
         }
-    }
-
-    /**
-     * Driver bytes the merge loop needs, estimated conservatively: per unique word 12 (record header) + ~40 of
-     * transient String while streaming in; per symbol 4 (arena) + ~4 (its entry in the pair index) with slack; per
-     * distinct pair ~80-100 (index slot, count, list header, heap entry). See docs/DESIGN.md.
-     */
-    static long estimateDriverBytes(long uniqueWords, long symbols, long distinctPairs) {
-        return uniqueWords * 60 + symbols * 10 + distinctPairs * 80;
     }
 
     /** What the job measured; also written as report.json. */
@@ -96,6 +93,8 @@ public final class BpeTrainJob {
             .requiredList("input", "PATH...", "text files, directories or globs on any Hadoop FileSystem"
                 + " (file://, hdfs://, s3a://); .gz and other Hadoop codecs are decompressed")
             .required("output", "DIR", "output directory (must not exist unless --overwrite)")
+            .value("doc-format", "FORMAT", DocumentInput.DOC_FORMAT_HELP, "line")
+            .value("text-field", "NAME", DocumentInput.TEXT_FIELD_HELP, "text")
             .value("vocab-size", "N", "total number of ids: special tokens + base symbols + merges", "30000")
             .value("mode", "MODE", "byte (GPT-2 byte-level, never unknown) or char-eow (characters, </w>)", "byte")
             .value("min-frequency", "N", "stop when the best pair occurs fewer times", "2")
@@ -104,6 +103,7 @@ public final class BpeTrainJob {
             .value("partitions", "N", "partitions of the word table (0: Spark's default parallelism)", "0")
             .value("min-word-count", "N", "drop words seen fewer than N times before merging, to bound driver"
                 + " memory on huge corpora (1 keeps every word: exact)", "1")
+            .flag("strict", DocumentInput.STRICT_HELP)
             .flag("overwrite", "replace an existing output directory");
     }
 
@@ -113,6 +113,8 @@ public final class BpeTrainJob {
         if (p == null) {
             return null;
         }
+        DocFormat format = DocumentInput.parseFormat("bpe-train", p);
+        String field = DocumentInput.parseTextField("bpe-train", p);
         BpeMode mode;
         SpecialTokens specials;
         try {
@@ -129,7 +131,8 @@ public final class BpeTrainJob {
             throw new UsageException("bpe-train: --vocab-size: " + e.getMessage());
         }
         return new Params(p.list("input"), p.string("output"), vocab, mode, minF, specials, p.flag("overwrite"),
-            p.intValue("partitions", 0, 1 << 20), p.longValue("min-word-count", 1, Long.MAX_VALUE));
+            p.intValue("partitions", 0, 1 << 20), p.longValue("min-word-count", 1, Long.MAX_VALUE), format, field,
+            p.flag("strict"));
     }
 
     public static void main(String[] args) throws Exception {
@@ -147,42 +150,79 @@ public final class BpeTrainJob {
     public static Report run(JavaSparkContext sc, Params p) throws IOException {
         long t0 = System.nanoTime();
         Configuration hconf = sc.hadoopConfiguration();
-        // fail fast, before any work: output, inputs
+        // ---- fail fast, before any work: output, inputs
         Path outPath = new Path(p.output());
-        AtomicOutput.checkWritable(outPath.getFileSystem(hconf), outPath.getFileSystem(hconf).makeQualified(outPath),
-            p.overwrite());
-        List<FileStatus> files = HadoopFiles.expandInputs(hconf, p.inputs());
-        long inputBytes = 0;
-        for (FileStatus f : files) {
-            inputBytes += f.getLen();
+        FileSystem outFs = outPath.getFileSystem(hconf);
+        AtomicOutput.checkWritable(outFs, outFs.makeQualified(outPath), p.overwrite());
+        DocumentInput input = DocumentInput.expand(hconf, "bpe-train", p.inputs());
+        if (input.bytes() == 0) {
+            throw new UsageException("bpe-train: the input is empty (" + input.fileCount() + " file(s), 0 bytes)");
         }
-        if (inputBytes == 0) {
-            throw new UsageException("bpe-train: the input is empty (" + files.size() + " file(s), 0 bytes)");
-        }
-        LOG.info("bpe-train: {} input file(s), {} bytes, mode {}, vocabulary {}", files.size(), inputBytes,
-            p.mode().cliName(), p.vocabSize());
+        LOG.info("bpe-train: {} input file(s), {} bytes, format {}, mode {}, vocabulary {}", input.fileCount(),
+            input.bytes(), p.format().cliName(), p.mode().cliName(), p.vocabSize());
 
-        // ---- executors: lines -> words -> counts per partition -> summed counts per word-hash partition
-        Job job = Job.getInstance(hconf);
-        Path[] paths = files.stream().map(FileStatus::getPath).toArray(Path[]::new);
-        FileInputFormat.setInputPaths(job, paths);
-        JavaPairRDD<LongWritable, Text> lines = sc.newAPIHadoopRDD(job.getConfiguration(), TextInputFormat.class,
-            LongWritable.class, Text.class);
+        // ---- executors: documents -> words -> counts per task -> summed counts per word-hash partition; cached
+        sc.setJobDescription("bpe-train: read, pre-tokenize and count words");
+        JavaRDD<WordBlock> table = countWords(sc, input, p).persist(StorageLevel.MEMORY_AND_DISK());
+        try {
+            ReadStats read = table.map(b -> new ReadStats().merge(b.stats())).reduce(ReadStats::merge);
+            List<ReadStats.MalformedRecord> malformed = input.describeMalformed(hconf, read);
+            input.check(read, malformed, p.strict());
+            long tCount = System.nanoTime();
+            // ---- executors: initial pair counts of the unique words; driver: refuse a table it cannot hold
+            sc.setJobDescription("bpe-train: count initial pairs");
+            LongLongMap pairs = initialPairs(table, p.mode());
+            long tPairs = System.nanoTime();
+            // ---- driver: stream the word table in, one block (partition) at a time, then merge
+            sc.setJobDescription("bpe-train: collect the word table");
+            BpeTrainer trainer = new BpeTrainer(new BpeTrainer.Config(p.mode(), p.vocabSize(), p.minFrequency(),
+                p.specialTokens()));
+            table.toLocalIterator().forEachRemaining(b -> b.forEach(trainer::addWord));
+            table.unpersist(false);
+            if (trainer.wordCount() == 0) {
+                throw new UsageException("bpe-train: the input holds no words (" + read.documents + " document(s),"
+                    + " all whitespace to the pre-tokenizer)");
+            }
+            long tCollect = System.nanoTime();
+            LOG.info("bpe-train: {} unique words, {} distinct initial pairs; merging", trainer.wordCount(),
+                pairs.size());
+            BpeTrainer.Result result = merge(trainer, pairs);
+            long tMerge = System.nanoTime();
+
+            // ---- outputs, committed atomically
+            ObjectNode report = report(p, input, read, malformed, result, sc);
+            write(hconf, p, result.model(), report, new long[] {t0, tCount, tPairs, tCollect, tMerge});
+            return new Report(report, result.model(), input.firstFile());
+        } finally {
+            table.unpersist(false);
+            sc.setJobDescription(null);
+        }
+    }
+
+    /**
+     * The word table: each task reads its documents ({@link DocumentInput}, {@link DocumentReader}), splits them
+     * into words and counts them; the counts are summed per word-hash partition (words below --min-word-count
+     * dropped), one {@link WordBlock} per partition.
+     */
+    private static JavaRDD<WordBlock> countWords(JavaSparkContext sc, DocumentInput input, Params p)
+        throws IOException {
+        DocFormat format = p.format();
+        String field = p.textField();
         BpeMode mode = p.mode();
         int parts = p.partitions() > 0 ? p.partitions() : Math.max(1, sc.defaultParallelism());
         long minWordCount = p.minWordCount();
-        sc.setJobDescription("bpe-train: read, pre-tokenize and count words");
-        JavaRDD<WordBlock> table = lines
-            .mapPartitionsToPair(it -> countPartition(it, mode, parts))
+        return JavaPairRDD.fromJavaRDD(input.read(sc, format, 0,
+                it -> countPartition(it, new DocumentReader(format, field), mode, parts)))
             .partitionBy(new HashPartitioner(parts))
-            .mapPartitions(it -> mergePartition(it, minWordCount))
-            .persist(StorageLevel.MEMORY_AND_DISK());
-        table.count();
-        long tCount = System.nanoTime();
-        // ---- executors: initial pair counts of the unique words, and the table's size
-        sc.setJobDescription("bpe-train: count initial pairs");
+            .mapPartitions(it -> mergePartition(it, minWordCount));
+    }
+
+    /**
+     * The initial pair counts of the table's unique words, summed on the driver; refuses, before the table is
+     * collected, a table whose merge loop would not fit the driver's free heap ({@link BpeMemory}).
+     */
+    private static LongLongMap initialPairs(JavaRDD<WordBlock> table, BpeMode mode) {
         List<long[]> pairParts = table.map(b -> pairsOfBlock(b, mode)).collect();
-        long tPairs = System.nanoTime();
         LongLongMap seeded = new LongLongMap(1 << 12);
         long uniqueWords = 0;
         long symbols = 0;
@@ -193,67 +233,49 @@ public final class BpeTrainJob {
                 seeded.add(a[i], a[i + 1]);
             }
         }
-        long need = estimateDriverBytes(uniqueWords, symbols, seeded.size());
+        long need = BpeMemory.estimateBytes(uniqueWords, symbols, seeded.size());
         Runtime rt = Runtime.getRuntime();
         long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
         LOG.info("bpe-train: {} unique words, {} symbols, {} distinct pairs: about {} MB on the driver ({} MB free)",
             uniqueWords, symbols, seeded.size(), need >> 20, free >> 20);
         if (need > free) {
-            table.unpersist(false);
             throw new UsageException(String.format(Locale.ROOT, "bpe-train: the word table (%,d unique words, %,d"
                 + " symbols) needs about %,d MB on the driver but only %,d MB of heap is free: give the driver"
                 + " more memory (--driver-memory) or drop rare words with --min-word-count", uniqueWords, symbols,
                 need >> 20, free >> 20));
         }
+        return seeded;
+    }
 
-        // ---- driver: stream the word table in, one block (partition) at a time, then merge
-        sc.setJobDescription("bpe-train: collect the word table");
-        BpeTrainer trainer = new BpeTrainer(new BpeTrainer.Config(mode, p.vocabSize(), p.minFrequency(),
-            p.specialTokens()));
-        WordBlock stats = new WordBlock();
-        Iterator<WordBlock> it = table.toLocalIterator();
-        while (it.hasNext()) {
-            WordBlock b = it.next();
-            stats.addStats(b);
-            b.forEach(trainer::addWord);
-        }
-        table.unpersist(false);
-        if (trainer.wordCount() == 0) {
-            throw new UsageException("bpe-train: the input holds no words (" + stats.lines()
-                + " lines, all empty or whitespace)");
-        }
-        long tCollect = System.nanoTime();
-        LOG.info("bpe-train: {} unique words, {} distinct initial pairs; merging", trainer.wordCount(),
-            seeded.size());
-        ProgressLog progress = new ProgressLog();
-        BpeTrainer.Result result;
+    private static BpeTrainer.Result merge(BpeTrainer trainer, LongLongMap seeded) {
         try {
-            result = trainer.train(progress, seeded);
+            return trainer.train(new ProgressLog(), seeded);
         } catch (IllegalArgumentException e) {
             throw new UsageException("bpe-train: " + e.getMessage());
         }
-        long tMerge = System.nanoTime();
+    }
 
-        // ---- outputs, committed atomically
-        ObjectNode report = report(p, files.size(), inputBytes, stats, result, sc);
+    /** Writes tokenizer.json, vocab.json, merges.txt and report.json (with the phases' seconds), atomically. */
+    private static void write(Configuration hconf, Params p, BpeModel model, ObjectNode report, long[] t)
+        throws IOException {
         try (AtomicOutput out = AtomicOutput.begin(hconf, p.output(), p.overwrite())) {
             try (OutputStream o = out.create(TokenizerFiles.TOKENIZER_JSON)) {
-                TokenizerFiles.writeTokenizerJson(result.model(), o);
+                TokenizerFiles.writeTokenizerJson(model, o);
             }
             try (OutputStream o = out.create(TokenizerFiles.VOCAB_JSON)) {
-                TokenizerFiles.writeVocabJson(result.model(), o);
+                TokenizerFiles.writeVocabJson(model, o);
             }
             try (OutputStream o = out.create(TokenizerFiles.MERGES_TXT)) {
-                TokenizerFiles.writeMergesTxt(result.model(), o);
+                TokenizerFiles.writeMergesTxt(model, o);
             }
             long tWrite = System.nanoTime();
             ObjectNode phases = report.putObject("seconds");
-            phases.put("count_words", secs(t0, tCount));
-            phases.put("count_pairs", secs(tCount, tPairs));
-            phases.put("collect_words", secs(tPairs, tCollect));
-            phases.put("merge", secs(tCollect, tMerge));
-            phases.put("write", secs(tMerge, tWrite));
-            phases.put("total", secs(t0, tWrite));
+            phases.put("count_words", secs(t[0], t[1]));
+            phases.put("count_pairs", secs(t[1], t[2]));
+            phases.put("collect_words", secs(t[2], t[3]));
+            phases.put("merge", secs(t[3], t[4]));
+            phases.put("write", secs(t[4], tWrite));
+            phases.put("total", secs(t[0], tWrite));
             ObjectNode mem = report.putObject("memory");
             mem.put("driver_peak_heap_bytes", RunStats.peakHeapBytes());
             mem.put("driver_peak_rss_bytes", RunStats.peakRssBytes());
@@ -263,32 +285,27 @@ public final class BpeTrainJob {
             }
             out.commit();
         }
-        sc.setJobDescription(null);
-        return new Report(report, result.model(), files.get(0).getPath().toString());
     }
 
     /**
-     * Reads one partition's lines and counts its words; returns one block per word-hash bucket (bucket = target
-     * partition), the reading statistics riding on the first.
+     * Reads one partition's documents and counts their words (a document is split whole: its newlines are
+     * whitespace to the pre-tokenizer); returns one block per word-hash bucket (bucket = target partition), the
+     * reading statistics riding on the first.
      */
-    static Iterator<Tuple2<Integer, WordBlock>> countPartition(Iterator<Tuple2<LongWritable, Text>> it, BpeMode mode,
-                                                               int parts) {
+    static Iterator<Tuple2<Integer, WordBlock>> countPartition(Iterator<DocumentReader.Record> it,
+                                                               DocumentReader reader, BpeMode mode, int parts) {
         WordCounter local = new WordCounter();
         WordBlock[] buckets = new WordBlock[parts];
         for (int i = 0; i < parts; i++) {
             buckets[i] = new WordBlock();
         }
-        WordBlock stats = buckets[0];
         while (it.hasNext()) {
-            Text t = it.next()._2();
-            byte[] b = t.getBytes();
-            int n = t.getLength();
-            stats.lines++;
-            stats.lineBytes += n;
-            stats.malformed += Utf8.countMalformed(b, 0, n);
-            String line = Utf8.decode(b, 0, n);
-            WordSplitter.split(mode, line, (s, e) -> local.add(line, s, e));
+            String text = reader.text(it.next());
+            if (text != null) {
+                WordSplitter.split(mode, text, (s, e) -> local.add(text, s, e));
+            }
         }
+        buckets[0].setStats(reader.stats());
         local.forEach((w, c) -> buckets[Math.floorMod(w.hashCode(), parts)].add(w, c));
         List<Tuple2<Integer, WordBlock>> out = new ArrayList<>(parts);
         for (int i = 0; i < parts; i++) {
@@ -325,7 +342,7 @@ public final class BpeTrainJob {
         block.forEach((w, c) -> {
             BpeTrainer.countInitialPairs(mode, w, c, local);
             sizes[0]++;
-            sizes[1] += w.length() * (mode == BpeMode.BYTE ? 2L : 1L); // UTF-8 bytes ~ 1-3 per char
+            sizes[1] += BpeMemory.symbols(mode, w);
         });
         long[] out = new long[2 + 2 * local.size()];
         out[0] = sizes[0];
@@ -342,12 +359,17 @@ public final class BpeTrainJob {
         return Math.round((to - from) / 1e6) / 1e3;
     }
 
-    private static ObjectNode report(Params p, int files, long inputBytes, WordBlock stats,
-                                     BpeTrainer.Result r, JavaSparkContext sc) {
+    private static ObjectNode report(Params p, DocumentInput input, ReadStats read,
+                                     List<ReadStats.MalformedRecord> malformed, BpeTrainer.Result r,
+                                     JavaSparkContext sc) {
         ObjectNode root = JsonNodeFactory.instance.objectNode();
         ObjectNode cfg = root.putObject("config");
         ArrayNode inputs = cfg.putArray("input");
         p.inputs().forEach(inputs::add);
+        cfg.put("doc_format", p.format().cliName());
+        if (p.format() == DocFormat.JSONL) {
+            cfg.put("text_field", p.textField());
+        }
         cfg.put("mode", p.mode().cliName());
         cfg.put("vocab_size", p.vocabSize());
         cfg.put("min_frequency", p.minFrequency());
@@ -358,11 +380,11 @@ public final class BpeTrainJob {
         cfg.put("partitions", p.partitions());
         cfg.put("min_word_count", p.minWordCount());
         ObjectNode in = root.putObject("input");
-        in.put("files", files);
-        in.put("bytes", inputBytes);
-        in.put("lines", stats.lines());
-        in.put("line_bytes", stats.lineBytes());
-        in.put("invalid_utf8_sequences", stats.malformed());
+        in.put("files", input.fileCount());
+        in.put("bytes", input.bytes());
+        in.put("lines", read.records); // the records and their bytes, under their names from line-only days
+        in.put("line_bytes", read.inputBytes);
+        DocumentInput.report(in, read, malformed);
         in.put("words", r.totalWords());
         in.put("unique_words", r.uniqueWords());
         in.put("initial_pairs", r.initialPairs());
@@ -382,10 +404,13 @@ public final class BpeTrainJob {
     private static void printSummary(Report r, Params p, Configuration conf) throws IOException {
         ObjectNode j = r.json();
         System.out.printf(Locale.ROOT, "bpe-train: wrote %s%n", p.output());
-        System.out.printf(Locale.ROOT, "  input      %d file(s), %,d bytes, %,d lines, %,d words (%,d unique),"
-                + " %d invalid UTF-8 sequences%n", j.at("/input/files").asLong(), j.at("/input/bytes").asLong(),
-            j.at("/input/lines").asLong(), j.at("/input/words").asLong(), j.at("/input/unique_words").asLong(),
-            j.at("/input/invalid_utf8_sequences").asLong());
+        System.out.printf(Locale.ROOT, "  input      %d file(s), %,d bytes, %,d records: %,d documents, %,d empty"
+                + " skipped, %,d malformed skipped; %,d words (%,d unique), %d invalid UTF-8 sequences%n",
+            j.at("/input/files").asLong(), j.at("/input/bytes").asLong(), j.at("/input/records").asLong(),
+            j.at("/input/documents").asLong(), j.at("/input/empty_documents_skipped").asLong(),
+            j.at("/input/malformed_records_skipped").asLong(), j.at("/input/words").asLong(),
+            j.at("/input/unique_words").asLong(), j.at("/input/invalid_utf8_sequences").asLong());
+        DocumentInput.printMalformed(j.path("input"));
         System.out.printf(Locale.ROOT, "  vocabulary %,d ids = %d special + %d base + %,d new (%,d merges); %s%n",
             j.at("/vocabulary/size").asLong(), j.at("/vocabulary/special_tokens").asLong(),
             j.at("/vocabulary/base_symbols").asLong(),
@@ -398,7 +423,7 @@ public final class BpeTrainJob {
             j.at("/seconds/merge").asDouble(), j.at("/seconds/write").asDouble(), j.at("/seconds/total").asDouble());
         System.out.printf(Locale.ROOT, "  memory     driver peak heap %.0f MB, peak RSS %.0f MB%n",
             j.at("/memory/driver_peak_heap_bytes").asLong() / 1e6, j.at("/memory/driver_peak_rss_bytes").asLong() / 1e6);
-        String example = firstLine(conf, r.firstFile());
+        String example = firstDocumentLine(conf, r.firstFile(), p.format(), p.textField());
         if (example != null) {
             BpeTokenizer tok = new BpeTokenizer(r.model());
             int[] ids = tok.encode(example);
@@ -422,24 +447,30 @@ public final class BpeTrainJob {
         return s.length() <= n ? s : s.substring(0, n) + "...";
     }
 
-    /** The first non-blank line of a file (at most 500 characters of it), for the example. */
-    private static String firstLine(Configuration conf, String file) {
-        try (InputStream in = HadoopFiles.open(conf, file);
-             BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
-            StringBuilder sb = new StringBuilder();
-            int c;
-            int read = 0;
-            while ((c = r.read()) >= 0 && read++ < 1 << 20) {
-                boolean end = c == '\n' || c == '\r' || sb.length() >= 500;
-                if (!end) {
-                    sb.append((char) c);
-                } else if (!sb.toString().isBlank()) {
-                    return sb.toString().strip();
-                } else {
-                    sb.setLength(0);
+    /**
+     * The first non-blank line of the first document of a file (at most 500 characters of it, from the file's first
+     * megabyte), for the example.
+     */
+    private static String firstDocumentLine(Configuration conf, String file, DocFormat format, String field) {
+        try (InputStream in = HadoopFiles.open(conf, file)) {
+            byte[] b = in.readNBytes(1 << 20);
+            DocumentReader reader = new DocumentReader(format, field);
+            String text = null;
+            if (format == DocFormat.FILE) {
+                text = reader.text("example", 0, b, 0, b.length);
+            } else {
+                for (int start = 0, i = 0; i <= b.length && text == null; i++) {
+                    if (i == b.length || b[i] == '\n' || b[i] == '\r') {
+                        text = reader.text("example", start, b, start, i - start);
+                        start = i + 1;
+                    }
                 }
             }
-            return sb.toString().isBlank() ? null : sb.toString().strip();
+            if (text == null) {
+                return null;
+            }
+            String line = text.strip().lines().filter(l -> !l.isBlank()).findFirst().orElse("").strip();
+            return line.length() <= 500 ? line : line.substring(0, 500);
         } catch (IOException | RuntimeException e) {
             LOG.debug("no example line: {}", e.toString());
             return null;

@@ -20,6 +20,7 @@ public final class KryoRegistrator implements org.apache.spark.serializer.KryoRe
         kryo.register(java.util.ArrayList.class);
         kryo.register(org.sparklm.data.EncodedDocument.class);
         kryo.register(org.sparklm.data.EncodeStats.class);
+        kryo.register(org.sparklm.data.ReadStats.class);
         kryo.register(DocKey.class);
         kryo.register(DocKey[].class);
         kryo.register(ShardJob.ShardResult.class);

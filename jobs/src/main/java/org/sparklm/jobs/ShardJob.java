@@ -5,13 +5,9 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.Serializable;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -19,15 +15,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
-import org.apache.hadoop.io.LongWritable;
-import org.apache.hadoop.io.Text;
-import org.apache.hadoop.mapreduce.InputSplit;
-import org.apache.hadoop.mapreduce.Job;
-import org.apache.hadoop.mapreduce.lib.input.FileInputFormat;
-import org.apache.hadoop.mapreduce.lib.input.FileSplit;
-import org.apache.hadoop.mapreduce.lib.input.TextInputFormat;
 import org.apache.spark.TaskContext;
-import org.apache.spark.api.java.JavaNewHadoopRDD;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -42,6 +30,7 @@ import org.sparklm.data.DocumentEncoder;
 import org.sparklm.data.DocumentKey;
 import org.sparklm.data.EncodeStats;
 import org.sparklm.data.EncodedDocument;
+import org.sparklm.data.ReadStats;
 import org.sparklm.data.ShardManifest;
 import org.sparklm.data.ShardPlan;
 import org.sparklm.data.ShardWriter;
@@ -70,8 +59,10 @@ import scala.Tuple2;
  * partitions of the uniform hash, no sampling pass), and
  * per-partition token sums give each document its offset in its split, hence its shard ({@link ShardPlan}); only the
  * first key of each run of one shard reaches the driver. (4) The documents are shuffled to one partition per shard,
- * sorted by order hash, and each task writes its shard. Nothing depends on the partitioning: 1 or 100 input
- * partitions give the same bytes.
+ * sorted by order hash, and each task writes its shard. (5) The tokenizer.json the documents were encoded with and
+ * manifest.json go beside the shards, and the directory is committed atomically. Nothing depends on the partitioning:
+ * 1 or 100 input partitions give the same bytes. Reading is {@link DocumentInput} (shared with bpe-train), planning
+ * {@link ShardPlan}, writing {@link ShardWriter}.
  */
 public final class ShardJob {
     private static final Logger LOG = LoggerFactory.getLogger(ShardJob.class);
@@ -85,9 +76,6 @@ public final class ShardJob {
     /** What the job wrote and measured. */
     public record Result(ShardManifest manifest, ObjectNode report) {
     }
-
-    /** A file-format document larger than this is refused (it would not fit a Java string once decoded). */
-    static final long MAX_FILE_DOCUMENT_BYTES = 512L << 20;
 
     private ShardJob() {
     }
@@ -104,16 +92,13 @@ public final class ShardJob {
             .value("val-fraction", "F", "share of documents in the validation split, in [0, 1)", "0.01")
             .value("shards", "N", "number of training shards (0: one per 100M tokens); validation shards are"
                 + " sized like training shards", "0")
-            .value("doc-format", "FORMAT", "line (each non-blank line is a document), file (each file is one"
-                + " document) or jsonl (one JSON object per line, text in --text-field)", "line")
-            .value("text-field", "NAME", "jsonl: the field holding the text, or a JSON pointer such as"
-                + " /meta/body", "text")
+            .value("doc-format", "FORMAT", DocumentInput.DOC_FORMAT_HELP, "line")
+            .value("text-field", "NAME", DocumentInput.TEXT_FIELD_HELP, "text")
             .value("seed", "S", "seed of the split and of the shuffle", "1234")
             .value("eos-token", "TOKEN", "the special token appended to every document", "[EOS]")
             .value("partitions", "N", "read the input in at least N partitions, splitting files (0: twice"
                 + " Spark's default parallelism); the output does not depend on it", "0")
-            .flag("strict", "jsonl: malformed lines are an error (the first ones named by line number), nothing"
-                + " is written; without it they are skipped and counted")
+            .flag("strict", DocumentInput.STRICT_HELP)
             .flag("overwrite", "replace an existing output directory");
     }
 
@@ -123,20 +108,12 @@ public final class ShardJob {
         if (p == null) {
             return null;
         }
-        DocFormat format;
-        try {
-            format = DocFormat.parse(p.string("doc-format"));
-        } catch (IllegalArgumentException e) {
-            throw new UsageException("shard: --doc-format: " + e.getMessage());
-        }
+        DocFormat format = DocumentInput.parseFormat("shard", p);
         double val = p.doubleValue("val-fraction", 0, 1);
         if (val >= 1) {
             throw new UsageException("shard: --val-fraction must be below 1, got " + p.string("val-fraction"));
         }
-        String field = p.string("text-field");
-        if (field.isEmpty()) {
-            throw new UsageException("shard: --text-field is empty");
-        }
+        String field = DocumentInput.parseTextField("shard", p);
         return new Params(p.list("input"), p.string("tokenizer"), p.string("output"), val,
             p.intValue("shards", 0, 1 << 20), format, field, p.longValue("seed", Long.MIN_VALUE, Long.MAX_VALUE),
             p.string("eos-token"), p.intValue("partitions", 0, 1 << 20), p.flag("strict"), p.flag("overwrite"));
@@ -167,99 +144,46 @@ public final class ShardJob {
             throw new UsageException("shard: the tokenizer has no token " + p.eosToken() + " (--eos-token)");
         }
         TokenDtype dtype = TokenDtype.forVocabulary(tok.model().vocabSize());
-        List<HadoopFiles.InputFile> files = HadoopFiles.expandInputsNamed(hconf, p.inputs());
-        long inputBytes = files.stream().mapToLong(f -> f.status().getLen()).sum();
-        Map<String, String> nameOf = new HashMap<>();
-        Map<String, String> pathOf = new HashMap<>();
-        for (HadoopFiles.InputFile f : files) {
-            nameOf.put(f.status().getPath().toString(), f.name());
-            pathOf.put(f.name(), f.status().getPath().toString());
-        }
+        DocumentInput input = DocumentInput.expand(hconf, "shard", p.inputs());
         LOG.info("shard: {} input file(s), {} bytes, format {}, tokenizer {} ({} ids, {}), val fraction {}",
-            files.size(), inputBytes, p.format().cliName(), p.tokenizer(), tok.model().vocabSize(), dtype.numpyName(),
-            p.valFraction());
+            input.fileCount(), input.bytes(), p.format().cliName(), p.tokenizer(), tok.model().vocabSize(),
+            dtype.numpyName(), p.valFraction());
 
         // ---- (1) executors: read, encode, hash; cached
         Broadcast<byte[]> tokBytes = sc.broadcast(tok.bytes());
-        String tokSha = tok.sha256();
         int target = p.partitions() > 0 ? p.partitions() : 2 * Math.max(1, sc.defaultParallelism());
         long threshold0 = DocumentKey.threshold(p.valFraction());
-        EncoderSpec spec = new EncoderSpec(tokBytes, tokSha, eosId, p.format(), p.textField(), p.seed(), threshold0);
-        JavaRDD<EncodedDocument> encoded = readAndEncode(sc, files, nameOf, inputBytes, target, spec, hconf)
+        EncoderSpec spec = new EncoderSpec(tokBytes, tok.sha256(), eosId, p.format(), p.textField(), p.seed(),
+            threshold0);
+        JavaRDD<EncodedDocument> encoded = input.read(sc, p.format(), target, it -> spec.encoder().encodeAll(it))
             .persist(StorageLevel.fromString(System.getProperty("sparklm.shard.storage", "MEMORY_AND_DISK_SER")));
-        JavaRDD<EncodedDocument> plan = null;
         try {
             sc.setJobDescription("shard: read and encode documents");
             EncodeStats stats = encoded.filter(d -> !d.isDocument()).map(d -> d.stats).reduce(EncodeStats::merge);
             long tEncode = System.nanoTime();
             LOG.info("shard: encoded {} documents, {} tokens in {} s ({} empty skipped, {} malformed)",
-                stats.documents, stats.tokens, secs(t0, tEncode), stats.emptyDocuments, stats.malformed);
-            List<ObjectNode> malformed = describeMalformed(hconf, stats, pathOf);
-            if (stats.malformed > 0 && p.strict()) {
-                throw new UsageException(String.format(Locale.ROOT, "shard: %d malformed JSON line(s) (--strict):"
-                    + " %s", stats.malformed, String.join("; ", malformed.stream().map(m -> m.path("file").asText()
-                    + ":" + m.path("line").asLong() + ": " + m.path("reason").asText()).toList())));
-            }
-            if (stats.documents == 0) {
-                throw new UsageException(String.format(Locale.ROOT, "shard: the input holds no document (%d"
-                    + " record(s): %d empty, %d malformed)", stats.records, stats.emptyDocuments, stats.malformed));
-            }
-            long threshold = finalThreshold(p.valFraction(), threshold0, stats);
+                stats.documents(), stats.tokens, secs(t0, tEncode), stats.read.emptyDocuments, stats.read.malformed);
+            List<ReadStats.MalformedRecord> malformed = input.describeMalformed(hconf, stats.read);
+            input.check(stats.read, malformed, p.strict());
+            long threshold = ShardPlan.finalThreshold(p.valFraction(), threshold0, stats);
 
             // ---- (2, 3) plan: sort (split, order, length), per-partition sums, runs of equal shard
             sc.setJobDescription("shard: plan the shards");
             JavaRDD<EncodedDocument> docs = encoded.filter(EncodedDocument::isDocument);
-            int planParts = Math.max(1, sc.defaultParallelism());
-            JavaPairRDD<DocKey, Long> sorted = docs
-                .mapToPair(d -> new Tuple2<>(new DocKey(DocumentKey.isValidation(d.split, threshold) ? 1 : 0,
-                    d.orderHi, d.orderLo), (long) d.tokens.length))
-                .repartitionAndSortWithinPartitions(new DocKey.HashRangePartitioner(2, planParts), new DocKey.Order())
-                .persist(StorageLevel.MEMORY_AND_DISK());
-            List<long[]> sums = sorted.mapPartitions(ShardJob::sumPartition).collect();
-            long[] totalTokens = new long[2];
-            long[] totalDocs = new long[2];
-            long[][] prefix = new long[sums.size()][2];
-            for (int i = 0; i < sums.size(); i++) {
-                long[] s = sums.get(i);
-                prefix[i] = totalTokens.clone();
-                for (int g = 0; g < 2; g++) {
-                    totalDocs[g] += s[2 * g];
-                    totalTokens[g] += s[2 * g + 1];
-                }
-            }
-            int nTrain = ShardPlan.trainShards(p.shards(), totalTokens[0], totalDocs[0]);
-            int nVal = ShardPlan.validationShards(totalTokens[1], totalDocs[1], totalTokens[0], nTrain);
-            int[] counts = {nTrain, nVal};
-            List<long[]> runs = sorted.mapPartitionsWithIndex(
-                (idx, it) -> runStarts(it, prefix[idx], totalTokens, counts), false).collect();
-            sorted.unpersist(false);
-            Assigner assign = new Assigner(runs, nTrain);
+            ShardPlan plan = plan(sc, docs, threshold, p.shards());
             long tPlan = System.nanoTime();
-            LOG.info("shard: train {} documents, {} tokens in {} shard(s); val {} documents, {} tokens in {}"
-                + " shard(s)", totalDocs[0], totalTokens[0], nTrain, totalDocs[1], totalTokens[1], nVal);
 
             // ---- (4) shuffle to one partition per shard, sorted by order; each task writes its shard
-            List<ShardResult> written;
-            ObjectNode report;
             try (AtomicOutput out = AtomicOutput.begin(hconf, p.output(), p.overwrite())) {
-                sc.setJobDescription("shard: write " + (nTrain + nVal) + " shard(s)");
-                String tempDir = out.temp().toString();
-                HadoopConf taskConf = new HadoopConf(hconf);
-                written = docs
-                    .mapToPair(d -> new Tuple2<>(new DocKey(assign.shard(DocumentKey.isValidation(d.split,
-                        threshold), d.orderHi, d.orderLo), d.orderHi, d.orderLo), d.tokens))
-                    .repartitionAndSortWithinPartitions(new DocKey.GroupPartitioner(nTrain + nVal), new DocKey.Order())
-                    .mapPartitionsWithIndex((idx, it) -> writeShard(idx, it, nTrain, nVal, dtype, tempDir, taskConf),
-                        false)
-                    .collect();
+                sc.setJobDescription("shard: write " + plan.totalShards() + " shard(s)");
+                List<ShardManifest.Shard> written = writeShards(docs, plan, threshold, dtype, out.temp(), hconf);
+                try (OutputStream o = out.create(ShardManifest.TOKENIZER_FILE)) {
+                    o.write(tok.bytes());
+                }
                 long tWrite = System.nanoTime();
-                Map<String, List<ShardManifest.Shard>> splits = new LinkedHashMap<>();
-                written.stream().sorted((a, b) -> Integer.compare(a.index, b.index)).forEach(r ->
-                    splits.computeIfAbsent(r.split, k -> new ArrayList<>()).add(
-                        new ShardManifest.Shard(r.file, r.tokens, r.documents, r.sha256)));
-                ShardManifest manifest = new ShardManifest(ShardManifest.VERSION, tokSha, tok.model().vocabSize(),
-                    dtype, eosId, splits);
-                report = report(p, sc, tokSha, files.size(), inputBytes, stats, malformed, manifest,
+                ShardManifest manifest = new ShardManifest(ShardManifest.VERSION, tok.sha256(),
+                    ShardManifest.TOKENIZER_FILE, tok.model().vocabSize(), dtype, eosId, plan.splits(written));
+                ObjectNode report = report(p, sc, input, stats, malformed, manifest,
                     new double[] {secs(t0, tEncode), secs(tEncode, tPlan), secs(tPlan, tWrite), secs(t0, tWrite)});
                 try (OutputStream o = out.create(ShardManifest.FILE)) {
                     manifest.write(o, report);
@@ -274,20 +198,6 @@ public final class ShardJob {
         }
     }
 
-    /** The validation threshold, moved when the nominal one leaves a split empty although there are 2+ documents. */
-    static long finalThreshold(double valFraction, long nominal, EncodeStats s) {
-        if (s.documents < 2 || valFraction == 0) {
-            return nominal;
-        }
-        if (s.nominalValidation == 0) {
-            return s.minSplit + 1; // the document with the smallest split hash goes to validation
-        }
-        if (s.nominalValidation == s.documents) {
-            return s.maxSplit; // the one with the largest stays in train
-        }
-        return nominal;
-    }
-
     // ------------------------------------------------------------------------------------------------ reading
 
     /** What each encoding task needs; captured in the task closures. */
@@ -296,52 +206,6 @@ public final class ShardJob {
         DocumentEncoder encoder() {
             return new DocumentEncoder(TokenizerCache.get(tokenizerSha, tokenizer), eosId, format, textField, seed,
                 threshold);
-        }
-    }
-
-    private static JavaRDD<EncodedDocument> readAndEncode(JavaSparkContext sc, List<HadoopFiles.InputFile> files,
-                                                         Map<String, String> nameOf, long inputBytes, int target,
-                                                         EncoderSpec spec, Configuration hconf) throws IOException {
-        if (spec.format() == DocFormat.FILE) {
-            List<String[]> list = new ArrayList<>();
-            for (HadoopFiles.InputFile f : files) {
-                list.add(new String[] {f.status().getPath().toString(), f.name()});
-            }
-            HadoopConf taskConf = new HadoopConf(hconf);
-            return sc.parallelize(list, Math.max(1, Math.min(list.size(), target)))
-                .mapPartitions(it -> spec.encoder().encodeAll(it, (f, enc) -> encodeFile(f, enc, taskConf)));
-        }
-        Job job = Job.getInstance(hconf);
-        FileInputFormat.setInputPaths(job, files.stream().map(f -> f.status().getPath()).toArray(Path[]::new));
-        long maxSplit = Math.max(1 << 16, (inputBytes + target - 1) / target);
-        FileInputFormat.setMaxInputSplitSize(job, maxSplit);
-        @SuppressWarnings("unchecked")
-        JavaNewHadoopRDD<LongWritable, Text> lines = (JavaNewHadoopRDD<LongWritable, Text>) sc.newAPIHadoopRDD(
-            job.getConfiguration(), TextInputFormat.class, LongWritable.class, Text.class);
-        return lines.mapPartitionsWithInputSplit((split, it) -> encodeLines(split, it, nameOf, spec), false);
-    }
-
-    private static Iterator<EncodedDocument> encodeLines(InputSplit split, Iterator<Tuple2<LongWritable, Text>> it,
-                                                         Map<String, String> nameOf, EncoderSpec spec) {
-        Path path = ((FileSplit) split).getPath();
-        String name = nameOf.get(path.toString());
-        if (name == null) {
-            throw new IllegalStateException("input split of an unlisted file " + path);
-        }
-        return spec.encoder().encodeAll(it, (t, enc) ->
-            enc.encode(name, t._1().get(), t._2().getBytes(), 0, t._2().getLength()));
-    }
-
-    private static EncodedDocument encodeFile(String[] file, DocumentEncoder enc, HadoopConf conf) {
-        try (InputStream in = HadoopFiles.open(conf.get(), file[0])) {
-            byte[] b = in.readNBytes((int) MAX_FILE_DOCUMENT_BYTES + 1);
-            if (b.length > MAX_FILE_DOCUMENT_BYTES) {
-                throw new UsageException("shard: " + file[0] + " is larger than " + (MAX_FILE_DOCUMENT_BYTES >> 20)
-                    + " MB, too large for one document (--doc-format file); use line or jsonl");
-            }
-            return enc.encode(file[1], 0, b, 0, b.length);
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
         }
     }
 
@@ -366,150 +230,95 @@ public final class ShardJob {
         }
     }
 
-    /** The first malformed records with line numbers (reading those files up to the positions). */
-    private static List<ObjectNode> describeMalformed(Configuration conf, EncodeStats s, Map<String, String> pathOf)
-        throws IOException {
-        List<ObjectNode> out = new ArrayList<>();
-        Map<String, List<String[]>> byFile = new LinkedHashMap<>();
-        for (String[] m : s.firstMalformed()) {
-            byFile.computeIfAbsent(m[0], k -> new ArrayList<>()).add(m);
-        }
-        for (var e : byFile.entrySet()) {
-            long[] offsets = e.getValue().stream().mapToLong(m -> Long.parseLong(m[1])).toArray();
-            long[] lines = HadoopFiles.lineNumbers(conf, pathOf.get(e.getKey()), offsets);
-            for (int i = 0; i < offsets.length; i++) {
-                ObjectNode o = JsonNodeFactory.instance.objectNode();
-                o.put("file", pathOf.get(e.getKey()));
-                o.put("line", lines[i]);
-                o.put("byte_offset", offsets[i]);
-                o.put("reason", e.getValue().get(i)[2]);
-                out.add(o);
-            }
-        }
-        return out;
-    }
-
     // ------------------------------------------------------------------------------------------------ planning
 
-    /** {train docs, train tokens, val docs, val tokens} of one sorted partition. */
-    private static Iterator<long[]> sumPartition(Iterator<Tuple2<DocKey, Long>> it) {
-        long[] s = new long[4];
-        while (it.hasNext()) {
-            Tuple2<DocKey, Long> t = it.next();
-            s[2 * t._1().group]++;
-            s[2 * t._1().group + 1] += t._2();
-        }
-        return List.of(s).iterator();
-    }
-
-    /** {group, hi, lo, shard} for the first document of the partition and every document that starts a new shard. */
-    private static Iterator<long[]> runStarts(Iterator<Tuple2<DocKey, Long>> it, long[] start, long[] totals,
-                                              int[] counts) {
-        long[] offset = start.clone();
-        int[] last = {-1, -1};
-        List<long[]> out = new ArrayList<>();
-        while (it.hasNext()) {
-            Tuple2<DocKey, Long> t = it.next();
-            int g = t._1().group;
-            int s = ShardPlan.shardOf(offset[g], t._2(), totals[g], counts[g]);
-            offset[g] += t._2();
-            if (s != last[g]) {
-                out.add(new long[] {g, t._1().hi, t._1().lo, s});
-                last[g] = s;
-            }
-        }
-        return out.iterator();
-    }
-
-    /** Maps a document's (split, order hash) to its global shard index: the run that starts at or before it. */
-    static final class Assigner implements Serializable {
-        private static final long serialVersionUID = 1L;
-        private final long[][] hi = new long[2][];
-        private final long[][] lo = new long[2][];
-        private final int[][] shard = new int[2][];
-        private final int trainShards;
-
-        Assigner(List<long[]> runs, int trainShards) {
-            this.trainShards = trainShards;
-            for (int g = 0; g < 2; g++) {
-                int gg = g;
-                List<long[]> r = new ArrayList<>(runs.stream().filter(a -> a[0] == gg).toList());
-                r.sort((a, b) -> new DocKey(0, a[1], a[2]).compareTo(new DocKey(0, b[1], b[2])));
-                hi[g] = r.stream().mapToLong(a -> a[1]).toArray();
-                lo[g] = r.stream().mapToLong(a -> a[2]).toArray();
-                shard[g] = r.stream().mapToInt(a -> (int) a[3]).toArray();
-            }
-        }
-
-        int shard(boolean validation, long h, long l) {
-            int g = validation ? 1 : 0;
-            int a = 0;
-            int b = hi[g].length - 1; // find the last run start <= (h, l)
-            int found = 0;
-            while (a <= b) {
-                int m = (a + b) >>> 1;
-                int c = Long.compareUnsigned(hi[g][m], h);
-                if (c == 0) {
-                    c = Long.compareUnsigned(lo[g][m], l);
-                }
-                if (c <= 0) {
-                    found = m;
-                    a = m + 1;
-                } else {
-                    b = m - 1;
-                }
-            }
-            int s = shard[g].length == 0 ? 0 : shard[g][found];
-            return validation ? trainShards + s : s;
+    /**
+     * The shard plan ({@link ShardPlan}, where the steps are explained): the documents' (split, order hash, length)
+     * sorted into range partitions of the uniform hash (no sampling pass), their per-partition sums, and the run
+     * starts; only sums and run starts reach the driver.
+     */
+    private static ShardPlan plan(JavaSparkContext sc, JavaRDD<EncodedDocument> docs, long threshold, int shards) {
+        int planParts = Math.max(1, sc.defaultParallelism());
+        JavaPairRDD<DocKey, Long> sorted = docs
+            .mapToPair(d -> new Tuple2<>(new DocKey(DocumentKey.isValidation(d.split, threshold) ? ShardPlan.VAL
+                : ShardPlan.TRAIN, d.orderHi, d.orderLo), (long) d.tokens.length))
+            .repartitionAndSortWithinPartitions(new DocKey.HashRangePartitioner(2, planParts), new DocKey.Order())
+            .persist(StorageLevel.MEMORY_AND_DISK());
+        try {
+            List<long[]> sums = sorted.mapPartitions(it -> {
+                ShardPlan.Sums s = new ShardPlan.Sums();
+                it.forEachRemaining(t -> s.add(t._1().group, t._2()));
+                return List.of(s.toArray()).iterator();
+            }).collect();
+            ShardPlan plan = ShardPlan.fromSums(sums, shards);
+            List<long[]> runs = sorted.mapPartitionsWithIndex((idx, it) -> {
+                ShardPlan.RunStarts r = plan.runStarts(idx);
+                it.forEachRemaining(t -> r.add(t._1().group, t._1().hi, t._1().lo, t._2()));
+                return r.starts().iterator();
+            }, false).collect();
+            LOG.info("shard: train {} documents, {} tokens in {} shard(s); val {} documents, {} tokens in {}"
+                    + " shard(s)", plan.documents(ShardPlan.TRAIN), plan.tokens(ShardPlan.TRAIN),
+                plan.shards(ShardPlan.TRAIN), plan.documents(ShardPlan.VAL), plan.tokens(ShardPlan.VAL),
+                plan.shards(ShardPlan.VAL));
+            return plan.withRuns(runs);
+        } finally {
+            sorted.unpersist(false);
         }
     }
 
     // ------------------------------------------------------------------------------------------------ writing
 
-    /** What one write task reports back. */
+    /** What one write task reports back: a {@link ShardManifest.Shard} as a plain class for Kryo. */
     static final class ShardResult implements Serializable {
         private static final long serialVersionUID = 1L;
-        String split;
         int index;
         String file;
         long tokens;
         long documents;
         String sha256;
+
+        ShardManifest.Shard shard() {
+            return new ShardManifest.Shard(file, tokens, documents, sha256);
+        }
     }
 
-    private static Iterator<ShardResult> writeShard(int idx, Iterator<Tuple2<DocKey, int[]>> it, int nTrain,
-                                                    int nVal, TokenDtype dtype, String tempDir, HadoopConf conf)
-        throws IOException {
-        ShardResult r = new ShardResult();
-        r.index = idx;
-        r.split = idx < nTrain ? "train" : "val";
-        r.file = idx < nTrain ? ShardPlan.fileName("train", idx, nTrain)
-            : ShardPlan.fileName("val", idx - nTrain, nVal);
-        Path dir = new Path(tempDir);
-        FileSystem fs = HadoopFiles.forWriting(conf.get(), dir);
-        TaskContext ctx = TaskContext.get();
-        Path tmp = new Path(dir, "." + r.file + ".attempt-" + (ctx == null ? 0 : ctx.taskAttemptId()));
-        Path dst = new Path(dir, r.file);
-        ShardWriter w = new ShardWriter(fs.create(tmp, true), dtype);
-        try {
-            while (it.hasNext()) {
-                w.writeDocument(it.next()._2());
-            }
-            r.sha256 = w.finish();
-        } catch (IOException | RuntimeException e) {
-            w.close();
-            fs.delete(tmp, false);
-            throw e;
-        }
-        r.tokens = w.tokens();
-        r.documents = w.documents();
-        if (fs.exists(dst)) {
-            fs.delete(dst, false); // a failed earlier attempt of this task
-        }
-        if (!fs.rename(tmp, dst)) {
-            throw new IOException("cannot rename " + tmp + " to " + dst);
-        }
-        return List.of(r).iterator();
+    /** Shuffles the documents to one partition per shard, sorted by order hash; each task writes its shard. */
+    private static List<ShardManifest.Shard> writeShards(JavaRDD<EncodedDocument> docs, ShardPlan plan,
+                                                         long threshold, TokenDtype dtype, Path dir,
+                                                         Configuration hconf) {
+        String tempDir = dir.toString();
+        HadoopConf taskConf = new HadoopConf(hconf);
+        return docs
+            .mapToPair(d -> new Tuple2<>(new DocKey(plan.shard(DocumentKey.isValidation(d.split, threshold),
+                d.orderHi, d.orderLo), d.orderHi, d.orderLo), d.tokens))
+            .repartitionAndSortWithinPartitions(new DocKey.GroupPartitioner(plan.totalShards()), new DocKey.Order())
+            .mapPartitionsWithIndex((idx, it) -> {
+                Path to = new Path(tempDir);
+                TaskContext ctx = TaskContext.get();
+                ShardManifest.Shard s = ShardWriter.writeFile(HadoopFiles.forWriting(taskConf.get(), to), to,
+                    plan.fileName(idx), ctx == null ? 0 : ctx.taskAttemptId(), new Iterator<int[]>() {
+                        @Override
+                        public boolean hasNext() {
+                            return it.hasNext();
+                        }
+
+                        @Override
+                        public int[] next() {
+                            return it.next()._2();
+                        }
+                    }, dtype);
+                ShardResult r = new ShardResult();
+                r.index = idx;
+                r.file = s.file();
+                r.tokens = s.tokens();
+                r.documents = s.documents();
+                r.sha256 = s.sha256();
+                return List.of(r).iterator();
+            }, false)
+            .collect().stream()
+            .sorted((a, b) -> Integer.compare(a.index, b.index))
+            .map(ShardResult::shard)
+            .toList();
     }
 
     // ------------------------------------------------------------------------------------------------ report
@@ -518,8 +327,8 @@ public final class ShardJob {
         return Math.round((to - from) / 1e6) / 1e3;
     }
 
-    private static ObjectNode report(Params p, JavaSparkContext sc, String tokSha, int files, long inputBytes,
-                                     EncodeStats s, List<ObjectNode> malformed, ShardManifest m, double[] secs) {
+    private static ObjectNode report(Params p, JavaSparkContext sc, DocumentInput input, EncodeStats s,
+                                     List<ReadStats.MalformedRecord> malformed, ShardManifest m, double[] secs) {
         ObjectNode root = JsonNodeFactory.instance.objectNode();
         ObjectNode cfg = root.putObject("config");
         ArrayNode inputs = cfg.putArray("input");
@@ -536,16 +345,9 @@ public final class ShardJob {
         cfg.put("spark_master", sc.master());
         cfg.put("spark_version", sc.version());
         ObjectNode in = root.putObject("input");
-        in.put("files", files);
-        in.put("bytes", inputBytes);
-        in.put("records", s.records);
-        in.put("documents", s.documents);
-        in.put("empty_documents_skipped", s.emptyDocuments);
-        in.put("malformed_records_skipped", s.malformed);
-        ArrayNode mal = in.putArray("first_malformed");
-        malformed.forEach(mal::add);
-        in.put("invalid_utf8_sequences", s.invalidUtf8);
-        in.put("text_bytes", s.textBytes);
+        in.put("files", input.fileCount());
+        in.put("bytes", input.bytes());
+        DocumentInput.report(in, s.read, malformed);
         ObjectNode sp = root.putObject("splits");
         for (String split : List.of("train", "val")) {
             ObjectNode o = sp.putObject(split);
@@ -559,7 +361,7 @@ public final class ShardJob {
         long tokens = m.tokens("train") + m.tokens("val");
         long docs = m.documents("train") + m.documents("val");
         root.put("tokens", tokens);
-        root.put("bytes_per_token", tokens - docs > 0 ? round3((double) s.textBytes / (tokens - docs)) : 0);
+        root.put("bytes_per_token", tokens - docs > 0 ? round3((double) s.read.textBytes / (tokens - docs)) : 0);
         ObjectNode t = root.putObject("seconds");
         t.put("read_encode", secs[0]);
         t.put("plan", secs[1]);
@@ -583,10 +385,7 @@ public final class ShardJob {
             j.at("/input/bytes").asLong(), j.at("/input/records").asLong(), j.at("/input/documents").asLong(),
             j.at("/input/empty_documents_skipped").asLong(), j.at("/input/malformed_records_skipped").asLong(),
             j.at("/input/invalid_utf8_sequences").asLong());
-        for (var m : j.at("/input/first_malformed")) {
-            System.out.printf(Locale.ROOT, "  malformed  %s line %d: %s%n", m.path("file").asText(),
-                m.path("line").asLong(), m.path("reason").asText());
-        }
+        DocumentInput.printMalformed(j.path("input"));
         for (String split : List.of("train", "val")) {
             ObjectNode o = (ObjectNode) j.at("/splits/" + split);
             System.out.printf(Locale.ROOT, "  %-10s %,d documents, %,d tokens in %d shard(s) (%,d to %,d tokens"

@@ -3,10 +3,11 @@ package org.sparklm.jobs;
 import java.io.Serializable;
 import java.util.Arrays;
 import java.util.function.ObjLongConsumer;
+import org.sparklm.data.ReadStats;
 import org.sparklm.tokenizer.Utf8;
 
 /**
- * A batch of (word, count) records plus the reading statistics of the lines they came from: what {@code bpe-train}
+ * A batch of (word, count) records plus the reading statistics of the documents they came from: what {@code bpe-train}
  * shuffles and caches, so that Spark moves a few large records per partition rather than one record per word.
  * Words are stored as varint UTF-8 length, UTF-8 bytes, varint count.
  */
@@ -16,9 +17,7 @@ public final class WordBlock implements Serializable {
     private byte[] data = new byte[256];
     private int size;
     private int words;
-    long lines;
-    long lineBytes;
-    long malformed;
+    private ReadStats read = new ReadStats();
 
     /** Appends a word with its count. */
     public void add(String word, long count) {
@@ -34,9 +33,12 @@ public final class WordBlock implements Serializable {
 
     /** Adds another block's statistics (not its words). */
     public void addStats(WordBlock other) {
-        lines += other.lines;
-        lineBytes += other.lineBytes;
-        malformed += other.malformed;
+        read.merge(other.read);
+    }
+
+    /** Sets the reading statistics (of the records the words came from). */
+    public void setStats(ReadStats stats) {
+        read = stats;
     }
 
     /** Calls f for every word and count in order. */
@@ -54,16 +56,9 @@ public final class WordBlock implements Serializable {
         return words;
     }
 
-    public long lines() {
-        return lines;
-    }
-
-    public long lineBytes() {
-        return lineBytes;
-    }
-
-    public long malformed() {
-        return malformed;
+    /** The reading statistics riding on this block. */
+    public ReadStats stats() {
+        return read;
     }
 
     /** Drops the spare capacity (before the block is shuffled or cached). */

@@ -2,6 +2,7 @@ package org.sparklm.jobs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -21,6 +22,7 @@ import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.sparklm.cli.UsageException;
+import org.sparklm.data.DocFormat;
 import org.sparklm.io.AtomicOutput;
 import org.sparklm.tokenizer.SpecialTokens;
 import org.sparklm.tokenizer.bpe.BpeMode;
@@ -259,5 +261,199 @@ class BpeTrainJobTest extends SparkTestBase {
         assertEquals(BpeMode.BYTE, p.mode());
         assertEquals(2, p.minFrequency());
         assertEquals(SpecialTokens.DEFAULT, p.specialTokens());
+    }
+
+    private BpeTrainJob.Params params(List<String> inputs, Path out, int vocab, DocFormat format, String field,
+                                      boolean strict) {
+        return new BpeTrainJob.Params(inputs, out.toString(), vocab, BpeMode.BYTE, 2, SpecialTokens.DEFAULT, false,
+            2, 1, format, field, strict);
+    }
+
+    /** A JSON string literal: escapes quotes, backslashes, control characters and (some) non-ASCII. */
+    static String json(String s) {
+        StringBuilder b = new StringBuilder("\"");
+        for (char c : s.toCharArray()) {
+            switch (c) {
+                case '"' -> b.append("\\\"");
+                case '\\' -> b.append("\\\\");
+                case '\n' -> b.append("\\n");
+                case '\r' -> b.append("\\r");
+                case '\t' -> b.append("\\t");
+                default -> {
+                    if (c < 0x20 || c > 0x7e && !Character.isSurrogate(c) && c % 3 == 0) {
+                        b.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        b.append(c);
+                    }
+                }
+            }
+        }
+        return b.append('"').toString();
+    }
+
+    @Test
+    void jsonlGivesTheMergesOfTheSameTextsAsLines() throws Exception {
+        List<String> texts = new ArrayList<>(brownLines(6000));
+        texts.set(5, "Caf\u00e9 \"quoted\" back\\slash \u6f22\u5b57 \ud83d\ude42 and a {\"brace\": 1}");
+        int vocab = 107 + 256 + 400;
+        Path lines = tmp.resolve("lines.txt");
+        Files.write(lines, texts, StandardCharsets.UTF_8);
+        // the same texts as JSON objects, with other fields, blank texts, malformed lines and a BOM
+        List<String> jsonl = new ArrayList<>();
+        for (int i = 0; i < texts.size(); i++) {
+            jsonl.add("{\"id\": " + i + ", \"text\": " + json(texts.get(i)) + ", \"meta\": {\"n\": [1, 2]}}");
+            if (i == 10) {
+                jsonl.add("{\"id\": \"no text\"}");
+                jsonl.add("");
+                jsonl.add("{\"text\": \"   \"}");
+            }
+            if (i == 20) {
+                jsonl.add("{\"text\": [\"not\", \"a string\"]}");
+                jsonl.add("{broken");
+            }
+        }
+        Path j = tmp.resolve("corpus.jsonl");
+        Files.write(j, ("\uFEFF" + String.join("\n", jsonl) + "\n").getBytes(StandardCharsets.UTF_8));
+
+        BpeModel expected = direct(texts, BpeMode.BYTE, vocab);
+        BpeTrainJob.Report asLines = BpeTrainJob.run(sc, params(List.of(lines.toString()), tmp.resolve("l"), vocab,
+            DocFormat.LINE, "text", false));
+        BpeTrainJob.Report asJsonl = BpeTrainJob.run(sc, params(List.of(j.toString()), tmp.resolve("j"), vocab,
+            DocFormat.JSONL, "text", false));
+        assertEquals(expected, asLines.model());
+        assertEquals(expected, asJsonl.model());
+        assertEquals(Files.readString(tmp.resolve("l/merges.txt")), Files.readString(tmp.resolve("j/merges.txt")));
+        assertEquals(asLines.json().at("/vocabulary/merge_counts"), asJsonl.json().at("/vocabulary/merge_counts"));
+        assertEquals(asLines.json().at("/input/words"), asJsonl.json().at("/input/words"));
+
+        JsonNode in = asJsonl.json().at("/input");
+        assertEquals(texts.size() + 5, in.path("records").asLong());
+        assertEquals(texts.size(), in.path("documents").asLong());
+        assertEquals(2, in.path("empty_documents_skipped").asLong());
+        assertEquals(3, in.path("malformed_records_skipped").asLong());
+        assertEquals(List.of(12L, 25L, 26L), List.of(in.at("/first_malformed/0/line").asLong(),
+            in.at("/first_malformed/1/line").asLong(), in.at("/first_malformed/2/line").asLong()));
+        assertTrue(in.at("/first_malformed/0/reason").asText().contains("no field 'text'"), in.toString());
+        assertEquals("jsonl", asJsonl.json().at("/config/doc_format").asText());
+        assertEquals("text", asJsonl.json().at("/config/text_field").asText());
+        assertEquals(in.path("records"), in.path("lines"));
+
+        // --strict: the same corpus is an error naming the malformed lines, and nothing is written
+        UsageException e = assertThrows(UsageException.class, () -> BpeTrainJob.run(sc, params(List.of(j.toString()),
+            tmp.resolve("strict"), vocab, DocFormat.JSONL, "text", true)));
+        assertTrue(e.getMessage().startsWith("bpe-train: 3 malformed JSON line(s) (--strict): ")
+            && e.getMessage().contains("corpus.jsonl:12: no field 'text'")
+            && e.getMessage().contains("corpus.jsonl:26: invalid JSON"), e.getMessage());
+        assertFalse(Files.exists(tmp.resolve("strict")));
+        // a JSON pointer
+        Path nested = tmp.resolve("nested.jsonl");
+        List<String> n = new ArrayList<>();
+        for (String t : texts) {
+            n.add("{\"meta\": {\"body\": " + json(t) + "}, \"text\": \"decoy\"}");
+        }
+        Files.write(nested, n, StandardCharsets.UTF_8);
+        assertEquals(expected, BpeTrainJob.run(sc, params(List.of(nested.toString()), tmp.resolve("n"), vocab,
+            DocFormat.JSONL, "/meta/body", true)).model());
+    }
+
+    @Test
+    void aDocumentsNewlinesAreWhitespaceOfOneTextInJsonlAndFileAlike() throws Exception {
+        // documents of several lines, joined by newlines (paragraph breaks of 1-3 newlines, some after spaces)
+        List<String> lines = brownLines(6000);
+        java.util.Random r = new java.util.Random(5);
+        List<String> docs = new ArrayList<>();
+        for (int i = 0; i < lines.size(); ) {
+            int k = 1 + r.nextInt(6);
+            StringBuilder d = new StringBuilder();
+            for (int m = 0; m < k && i < lines.size(); m++, i++) {
+                if (m > 0) {
+                    d.append(List.of("\n", "\n\n", " \n", "\n\n\n", "\r\n").get(r.nextInt(5)));
+                }
+                d.append(lines.get(i));
+            }
+            docs.add(d.toString());
+        }
+        Path j = tmp.resolve("docs.jsonl");
+        Files.write(j, docs.stream().map(d -> "{\"text\": " + json(d) + "}").toList(), StandardCharsets.UTF_8);
+        Path dir = tmp.resolve("files");
+        Files.createDirectories(dir);
+        for (int i = 0; i < docs.size(); i++) {
+            Files.writeString(dir.resolve(String.format("doc-%05d.txt", i)), docs.get(i)); // no final newline
+        }
+        int vocab = 107 + 256 + 400;
+        BpeTrainJob.Report asJsonl = BpeTrainJob.run(sc, params(List.of(j.toString()), tmp.resolve("j"), vocab,
+            DocFormat.JSONL, "text", false));
+        BpeTrainJob.Report asFiles = BpeTrainJob.run(sc, params(List.of(dir.toString()), tmp.resolve("f"), vocab,
+            DocFormat.FILE, "text", false));
+        // each document split whole by the pre-tokenizer, on one thread
+        BpeModel expected = direct(docs, BpeMode.BYTE, vocab);
+        assertEquals(expected, asJsonl.model());
+        assertEquals(expected, asFiles.model());
+        assertEquals(docs.size(), asFiles.json().at("/input/records").asLong());
+        assertEquals(docs.size(), asFiles.json().at("/input/documents").asLong());
+        assertEquals(asJsonl.json().at("/input/words"), asFiles.json().at("/input/words"));
+        // the newlines are words of their own (and pairs of "\n\n"), which splitting at line breaks would lose
+        long splitWords = countWords(lines, BpeMode.BYTE).values().stream().mapToLong(Long::longValue).sum();
+        assertTrue(asJsonl.json().at("/input/words").asLong() > splitWords);
+        assertNotEquals(direct(lines, BpeMode.BYTE, vocab), asJsonl.model());
+    }
+
+    @Test
+    void blankLinesAreSkippedAndCounted() throws Exception {
+        Path in = tmp.resolve("in.txt");
+        List<String> lines = new ArrayList<>(brownLines(2000));
+        lines.add(7, "");
+        lines.add(9, "   \t ");
+        Files.write(in, lines, StandardCharsets.UTF_8);
+        BpeTrainJob.Report r = BpeTrainJob.run(sc, params(List.of(in.toString()), tmp.resolve("o"), 107 + 256 + 50,
+            DocFormat.LINE, "text", false));
+        assertEquals(2002, r.json().at("/input/records").asLong());
+        assertEquals(2000, r.json().at("/input/documents").asLong());
+        assertEquals(2, r.json().at("/input/empty_documents_skipped").asLong());
+        assertEquals(direct(brownLines(2000), BpeMode.BYTE, 107 + 256 + 50), r.model());
+    }
+
+    @Test
+    void parseTakesTheDocumentOptionsOfShardWithTheSameHelpAndErrors() {
+        BpeTrainJob.Params p = BpeTrainJob.parse(new String[] {"--input", "a", "--output", "o", "--doc-format",
+            "jsonl", "--text-field", "/meta/body", "--strict"});
+        assertEquals(DocFormat.JSONL, p.format());
+        assertEquals("/meta/body", p.textField());
+        assertTrue(p.strict());
+        BpeTrainJob.Params d = BpeTrainJob.parse(new String[] {"--input", "a", "--output", "o"});
+        assertEquals(DocFormat.LINE, d.format());
+        assertEquals("text", d.textField());
+        assertFalse(d.strict());
+        UsageException e = assertThrows(UsageException.class, () -> BpeTrainJob.parse(new String[] {"--input", "a",
+            "--output", "o", "--doc-format", "csv"}));
+        assertEquals("bpe-train: --doc-format: unknown document format 'csv' (line, file or jsonl)", e.getMessage());
+        e = assertThrows(UsageException.class, () -> ShardJob.parse(new String[] {"--input", "a", "--output", "o",
+            "--tokenizer", "t", "--doc-format", "csv"}));
+        assertEquals("shard: --doc-format: unknown document format 'csv' (line, file or jsonl)", e.getMessage());
+        e = assertThrows(UsageException.class, () -> BpeTrainJob.parse(new String[] {"--input", "a", "--output", "o",
+            "--text-field", ""}));
+        assertEquals("bpe-train: --text-field is empty", e.getMessage());
+        String bpeHelp = BpeTrainJob.options().help();
+        String shardHelp = ShardJob.options().help();
+        for (String option : List.of("--doc-format", "--text-field", "--strict")) {
+            String a = helpOf(bpeHelp, option);
+            assertEquals(helpOf(shardHelp, option), a, option);
+            assertTrue(a.length() > 40, a);
+        }
+    }
+
+    /** The help lines of one option (its line and the continuation lines). */
+    private static String helpOf(String help, String option) {
+        StringBuilder b = new StringBuilder();
+        boolean in = false;
+        for (String line : help.split("\n")) {
+            if (line.strip().startsWith("--")) {
+                in = line.strip().startsWith(option + " ");
+            }
+            if (in) {
+                b.append(line.strip()).append('\n');
+            }
+        }
+        return b.toString();
     }
 }

@@ -22,6 +22,8 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.stream.Stream;
 import java.util.zip.GZIPOutputStream;
 import org.apache.hadoop.conf.Configuration;
@@ -34,6 +36,7 @@ import org.sparklm.data.ShardFile;
 import org.sparklm.data.ShardManifest;
 import org.sparklm.data.TokenDtype;
 import org.sparklm.io.AtomicOutput;
+import org.sparklm.io.StoredTokenizer;
 import org.sparklm.tokenizer.bpe.BpeMode;
 import org.sparklm.tokenizer.bpe.BpeModel;
 import org.sparklm.tokenizer.bpe.BpeTokenizer;
@@ -408,5 +411,30 @@ class ShardJobTest extends SparkTestBase {
         assertEquals("body", p.textField());
         assertTrue(p.strict());
         assertEquals(0.01, p.valFraction());
+    }
+
+    @Test
+    void theShardDirectoryCarriesItsTokenizer() throws Exception {
+        Path out = tmp.resolve("shards");
+        ShardJob.Result r = ShardJob.run(sc, params(out, 2));
+        Set<String> names = new TreeSet<>();
+        try (Stream<Path> s = Files.list(out)) {
+            s.forEach(f -> names.add(f.getFileName().toString()));
+        }
+        assertEquals(Set.of("manifest.json", "tokenizer.json", "train-00000-of-00003.bin", "train-00001-of-00003.bin",
+            "train-00002-of-00003.bin", "val-00000-of-00001.bin"), names);
+        assertArrayEquals(Files.readAllBytes(tokDir.resolve("tokenizer.json")),
+            Files.readAllBytes(out.resolve("tokenizer.json")));
+        assertTrue(Files.readString(out.resolve("manifest.json")).contains("\"tokenizer_file\" : \"tokenizer.json\""));
+        ShardManifest m = manifest(out);
+        assertEquals(ShardManifest.TOKENIZER_FILE, m.tokenizerFile());
+        assertEquals(r.manifest(), m);
+        Configuration conf = new Configuration();
+        org.apache.hadoop.fs.Path dir = new org.apache.hadoop.fs.Path(out.toUri());
+        StoredTokenizer tok = m.tokenizer(conf, dir);
+        assertEquals(model, tok.model());
+        assertEquals(m.tokenizerSha256(), tok.sha256());
+        // the shard directory itself is a tokenizer directory
+        assertEquals(model, StoredTokenizer.read(conf, out.toString()).model());
     }
 }

@@ -237,11 +237,11 @@ class ClusterEndToEndIT {
         try (Stream<Path> s = Files.list(local)) {
             s.forEach(p -> localFiles.add(p.getFileName().toString()));
         }
-        assertEquals(Set.of("manifest.json", "train-00000-of-00002.bin", "train-00001-of-00002.bin",
+        assertEquals(Set.of("manifest.json", "tokenizer.json", "train-00000-of-00002.bin", "train-00001-of-00002.bin",
             "val-00000-of-00001.bin"), localFiles);
         assertEquals(localFiles, hdfsNames("/out/shards"));
         for (String f : localFiles) {
-            if (f.endsWith(".bin")) {
+            if (f.endsWith(".bin") || f.equals("tokenizer.json")) {
                 assertArrayEquals(Files.readAllBytes(local.resolve(f)), hdfsBytes("/out/shards/" + f), f);
             }
         }
