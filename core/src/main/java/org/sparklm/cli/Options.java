@@ -1,5 +1,7 @@
 package org.sparklm.cli;
 
+import org.sparklm.UsageException;
+
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -1,5 +1,7 @@
 package org.sparklm.cli;
 
+import org.sparklm.UsageException;
+
 import java.io.BufferedReader;
 import java.io.BufferedWriter;
 import java.io.IOException;

@@ -19,7 +19,7 @@ import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.sparklm.cli.Options;
-import org.sparklm.cli.UsageException;
+import org.sparklm.UsageException;
 import org.sparklm.io.Json;
 
 /**

@@ -2,7 +2,7 @@ package org.sparklm.data;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
+import org.sparklm.io.Sha256;
 
 /**
  * The seeded identity hash of a document, which decides its split (train or validation) and its place in the
@@ -26,11 +26,7 @@ public final class DocumentKey {
     private long orderLo;
 
     public DocumentKey(long seed) {
-        try {
-            sha = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        sha = Sha256.digest();
         prefix = (seed + "\n").getBytes(StandardCharsets.UTF_8);
     }
 

@@ -2,9 +2,6 @@ package org.sparklm.data;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
 import java.util.SplittableRandom;
@@ -12,6 +9,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.sparklm.io.Sha256;
 
 /**
  * One shard opened for reading on any Hadoop FileSystem: fixed-length token windows by positioned reads, never the
@@ -62,20 +60,8 @@ public final class ShardFile implements AutoCloseable {
 
     /** Streams the whole file and compares its sha256 with the manifest's. */
     public void verifySha256() throws IOException {
-        MessageDigest sha;
-        try {
-            sha = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-        byte[] buf = new byte[1 << 16];
         in.seek(0);
-        InputStream s = in;
-        int n;
-        while ((n = s.read(buf)) > 0) {
-            sha.update(buf, 0, n);
-        }
-        String got = HexFormat.of().formatHex(sha.digest());
+        String got = Sha256.of((InputStream) in);
         if (!got.equalsIgnoreCase(info.sha256())) {
             throw new IOException("shard " + path + " is altered: sha256 " + got + ", the manifest says "
                 + info.sha256());

@@ -3,11 +3,11 @@ package org.sparklm.data;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.Iterator;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.sparklm.io.AtomicCommit;
+import org.sparklm.io.Sha256;
 
 /**
  * Writes a flat little-endian token stream (a shard) to an output stream, counting tokens and documents and computing
@@ -28,43 +28,27 @@ public final class ShardWriter implements AutoCloseable {
         this.out = out;
         this.dtype = dtype;
         this.maxId = dtype == TokenDtype.UINT16 ? 0xFFFFL : 0xFFFFFFFFL;
-        try {
-            this.sha = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        this.sha = Sha256.digest();
     }
 
     /**
-     * Writes the documents as the shard {@code dir/file}: into a hidden attempt file {@code .FILE.attempt-ATTEMPT}
-     * first, renamed to {@code file} once complete (replacing what a failed earlier attempt left there); a failure
-     * deletes the attempt file.
+     * Writes the documents as the shard {@code dir/file}, committed atomically ({@link AtomicCommit}): a retried or
+     * concurrent attempt of the task can never leave a partial shard under its name, and replaces what a failed
+     * earlier attempt left there.
      *
      * @return the shard as the manifest lists it
      */
-    public static ShardManifest.Shard writeFile(FileSystem fs, Path dir, String file, long attempt,
-                                                Iterator<int[]> documents, TokenDtype dtype) throws IOException {
-        Path tmp = new Path(dir, "." + file + ".attempt-" + attempt);
-        Path dst = new Path(dir, file);
-        ShardWriter w = new ShardWriter(fs.create(tmp, true), dtype);
-        String sha;
-        try {
+    public static ShardManifest.Shard writeFile(FileSystem fs, Path dir, String file, Iterator<int[]> documents,
+                                                TokenDtype dtype) throws IOException {
+        ShardManifest.Shard[] out = new ShardManifest.Shard[1];
+        AtomicCommit.writeFile(fs, new Path(dir, file), o -> {
+            ShardWriter w = new ShardWriter(o, dtype);
             while (documents.hasNext()) {
                 w.writeDocument(documents.next());
             }
-            sha = w.finish();
-        } catch (IOException | RuntimeException e) {
-            w.close();
-            fs.delete(tmp, false);
-            throw e;
-        }
-        if (fs.exists(dst)) {
-            fs.delete(dst, false); // a failed earlier attempt of this task
-        }
-        if (!fs.rename(tmp, dst)) {
-            throw new IOException("cannot rename " + tmp + " to " + dst);
-        }
-        return new ShardManifest.Shard(file, w.tokens(), w.documents(), sha);
+            out[0] = new ShardManifest.Shard(file, w.tokens(), w.documents(), w.finish());
+        }, true);
+        return out[0];
     }
 
     /** Appends one document's tokens. */
@@ -110,7 +94,7 @@ public final class ShardWriter implements AutoCloseable {
     public String finish() throws IOException {
         flushBuffer();
         out.close();
-        return HexFormat.of().formatHex(sha.digest());
+        return Sha256.hex(sha);
     }
 
     @Override

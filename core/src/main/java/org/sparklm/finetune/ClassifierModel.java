@@ -201,6 +201,41 @@ public final class ClassifierModel {
         return new Merged(merged, out);
     }
 
+    /**
+     * A prefix classifier trained through the reparameterisation MLP, with the MLP dropped: the same classifier whose
+     * prefixes are the MLP's outputs, stored directly ({@code prefix_projection} 0). Other classifiers are returned
+     * as they are.
+     */
+    public static Merged dropPrefixProjection(FinetuneRun run, ComputationGraph net) {
+        if (run.method() != FinetuneConfig.Method.PREFIX || run.prefixProjection() == 0) {
+            return new Merged(run, net);
+        }
+        FinetuneRun direct = new FinetuneRun(run.checkpoint(), run.baseSha256(), run.tokenizerSha256(),
+            run.baseObjective(), run.model(), run.method(), run.loraRank(), run.loraAlpha(), run.loraDropout(),
+            run.loraTargets(), run.prefixLength(), 0, run.pooling(), run.labels(), run.maxLength(), run.init(),
+            run.workers(), run.batchSizePerWorker(), run.averagingFrequency(), run.epochs(), run.trainExamples(),
+            run.stepsPerEpoch(), run.steps(), run.lr(), run.minLr(), run.warmupSteps(), run.weightDecay(),
+            run.gradClip(), run.headDropout(), run.seed(), run.sparkMaster());
+        ComputationGraph out = new ComputationGraph(configuration(direct, run.optimizer().updater(),
+            net.params().dataType()));
+        out.init();
+        for (Layer target : out.getLayers()) {
+            Map<String, INDArray> src = net.getLayer(target.conf().getLayer().getLayerName()).paramTable();
+            for (Map.Entry<String, INDArray> e : target.paramTable().entrySet()) {
+                if (e.getKey().equals(TransformerBlock.PREFIX)) {
+                    INDArray hidden = org.nd4j.linalg.ops.transforms.Transforms.tanh(
+                        src.get(TransformerBlock.PREFIX_E).mmul(src.get(TransformerBlock.PREFIX_W1))
+                            .addiRowVector(src.get(TransformerBlock.PREFIX_B1)), false);
+                    e.getValue().assign(hidden.mmul(src.get(TransformerBlock.PREFIX_W2))
+                        .addiRowVector(src.get(TransformerBlock.PREFIX_B2)));
+                } else {
+                    e.getValue().assign(src.get(e.getKey()));
+                }
+            }
+        }
+        return new Merged(direct, out);
+    }
+
     /** A merged classifier: its run and network. */
     public record Merged(FinetuneRun run, ComputationGraph net) {
     }

@@ -17,8 +17,8 @@ import org.sparklm.tokenizer.Tokenizer;
 public final class ExampleEncoder implements Serializable {
     private static final long serialVersionUID = 1L;
 
-    /** One encoded line: where it came from (file index, byte offset), its tokens and its label. */
-    public record Encoded(int file, long offset, int[] tokens, String label) implements Serializable {
+    /** One encoded line: where it came from (the file's input-relative name, byte offset), its tokens, its label. */
+    public record Encoded(String file, long offset, int[] tokens, String label) implements Serializable {
     }
 
     /** Counts of one pass over the input; summed over partitions with {@link #add}. */
@@ -30,9 +30,10 @@ public final class ExampleEncoder implements Serializable {
         public long malformed;
         public long truncated;
         public long tokens;
-        /** The first malformed lines (file index, byte offset, reason), at most {@link #KEEP}. */
+        /** The first malformed lines (reason, file, byte offset), at most {@link #KEEP}. */
         public final List<String> firstMalformed = new ArrayList<>();
-        public final List<long[]> firstMalformedAt = new ArrayList<>();
+        public final List<String> firstMalformedFile = new ArrayList<>();
+        public final List<Long> firstMalformedAt = new ArrayList<>();
         static final int KEEP = 5;
 
         public Stats add(Stats o) {
@@ -45,6 +46,7 @@ public final class ExampleEncoder implements Serializable {
             for (int i = 0; i < o.firstMalformed.size(); i++) {
                 if (firstMalformed.size() < KEEP) {
                     firstMalformed.add(o.firstMalformed.get(i));
+                    firstMalformedFile.add(o.firstMalformedFile.get(i));
                     firstMalformedAt.add(o.firstMalformedAt.get(i));
                 }
             }
@@ -75,7 +77,7 @@ public final class ExampleEncoder implements Serializable {
     }
 
     /** Encodes one line; null (and counted) when it is blank or malformed. */
-    public Encoded encode(Tokenizer tok, int file, long offset, byte[] line, int off, int len, Stats stats) {
+    public Encoded encode(Tokenizer tok, String file, long offset, byte[] line, int off, int len, Stats stats) {
         stats.lines++;
         // a UTF-8 byte order mark at the start of a file is not text
         if (offset == 0 && len >= 3 && (line[off] & 0xFF) == 0xEF && (line[off + 1] & 0xFF) == 0xBB
@@ -94,7 +96,8 @@ public final class ExampleEncoder implements Serializable {
             stats.malformed++;
             if (stats.firstMalformed.size() < Stats.KEEP) {
                 stats.firstMalformed.add(m.getMessage());
-                stats.firstMalformedAt.add(new long[] {file, offset});
+                stats.firstMalformedFile.add(file);
+                stats.firstMalformedAt.add(offset);
             }
             return null;
         }

@@ -75,7 +75,7 @@ public final class TrainStepBench {
                 p.intValue("heads", 1, 1024), dff == 0 ? 4 * d : dff, p.intValue("seq-len", 1, 1 << 16),
                 p.doubleValue("dropout", 0, 0.99), AttentionMode.of(objective));
         } catch (IllegalArgumentException e) {
-            throw new org.sparklm.cli.UsageException("bench train-step: " + e.getMessage());
+            throw new org.sparklm.UsageException("bench train-step: " + e.getMessage());
         }
         int batch = p.intValue("batch", 1, 1 << 16);
         int steps = p.intValue("steps", 1, 1 << 20);

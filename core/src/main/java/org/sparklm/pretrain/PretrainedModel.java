@@ -10,7 +10,7 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.sparklm.checkpoint.Checkpoint;
 import org.sparklm.checkpoint.CheckpointManifest;
 import org.sparklm.checkpoint.CheckpointStore;
-import org.sparklm.cli.UsageException;
+import org.sparklm.UsageException;
 import org.sparklm.model.LanguageModel;
 import org.sparklm.model.TransformerLm;
 import org.sparklm.tokenizer.bpe.BpeTokenizer;

@@ -190,6 +190,25 @@ public final class HtmlReport {
      * drawn as a marker, so a single round still shows.
      */
     static String lossChart(List<RoundMetrics> rounds) {
+        return chart(rounds, Series.LOSS);
+    }
+
+    /**
+     * What a chart of the rounds draws: the axes' labels, and the two series (a null value: no point that round).
+     *
+     * @param x       the horizontal position of a round (tokens or examples seen)
+     */
+    public record Series(String xLabel, String yLabel, String trainName, String valName,
+                         java.util.function.ToDoubleFunction<RoundMetrics> x,
+                         java.util.function.Function<RoundMetrics, Double> train,
+                         java.util.function.Function<RoundMetrics, Double> val) {
+        /** Training and validation loss against tokens seen. */
+        public static final Series LOSS = new Series("tokens seen", "loss (nats per token)", "training loss",
+            "validation loss", RoundMetrics::tokens, RoundMetrics::trainLoss, RoundMetrics::valLoss);
+    }
+
+    /** A chart of the rounds as inline SVG, drawn as {@link #lossChart} describes. */
+    public static String chart(List<RoundMetrics> rounds, Series spec) {
         List<List<Point>> train = new ArrayList<>();
         List<List<Point>> val = new ArrayList<>();
         int trainBad = 0;
@@ -199,25 +218,27 @@ public final class HtmlReport {
         List<Point> curVal = null;
         int valPoints = 0;
         for (RoundMetrics r : rounds) {
-            double x = r.tokens();
-            if (Double.isFinite(r.trainLoss())) {
+            double x = spec.x().applyAsDouble(r);
+            Double tv = spec.train() == null ? null : spec.train().apply(r);
+            if (tv != null && Double.isFinite(tv)) {
                 if (cur == null) {
                     cur = new ArrayList<>();
                     train.add(cur);
                 }
-                cur.add(new Point(x, r.trainLoss()));
-            } else {
+                cur.add(new Point(x, tv));
+            } else if (tv != null) {
                 cur = null;
                 trainBad++;
                 firstBadStep = firstBadStep < 0 ? r.step() : firstBadStep;
             }
-            if (r.valLoss() != null) {
-                if (Double.isFinite(r.valLoss())) {
+            Double vv = spec.val().apply(r);
+            if (vv != null) {
+                if (Double.isFinite(vv)) {
                     if (curVal == null) {
                         curVal = new ArrayList<>();
                         val.add(curVal);
                     }
-                    curVal.add(new Point(x, r.valLoss()));
+                    curVal.add(new Point(x, vv));
                     valPoints++;
                 } else {
                     curVal = null;
@@ -251,7 +272,8 @@ public final class HtmlReport {
         StringBuilder s = new StringBuilder();
         s.append("<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" width=\"").append(WIDTH)
             .append("\" height=\"").append(HEIGHT).append("\" viewBox=\"0 0 ").append(WIDTH).append(' ')
-            .append(HEIGHT).append("\" role=\"img\" aria-label=\"training and validation loss against tokens seen\">")
+            .append(HEIGHT).append("\" role=\"img\" aria-label=\"").append(esc(spec.yLabel() + " against "
+                + spec.xLabel())).append("\">")
             .append('\n');
         s.append("<rect x=\"").append(LEFT).append("\" y=\"").append(TOP).append("\" width=\"").append(pw)
             .append("\" height=\"").append(ph).append("\" fill=\"#ffffff\" stroke=\"#999999\"/>\n");
@@ -276,10 +298,10 @@ public final class HtmlReport {
                 .append("</text>\n");
         }
         s.append("<text class=\"axis-label\" x=\"").append(LEFT + pw / 2).append("\" y=\"").append(HEIGHT - 10)
-            .append("\" text-anchor=\"middle\">tokens seen</text>\n");
+            .append("\" text-anchor=\"middle\">").append(esc(spec.xLabel())).append("</text>\n");
         s.append("<text class=\"axis-label\" x=\"16\" y=\"").append(TOP + ph / 2)
             .append("\" text-anchor=\"middle\" transform=\"rotate(-90 16 ").append(TOP + ph / 2)
-            .append(")\">loss (nats per token)</text>\n");
+            .append(")\">").append(esc(spec.yLabel())).append("</text>\n");
         // series
         series(s, "train", TRAIN_COLOR, train, xa, ya, pw, ph, false);
         series(s, "val", VAL_COLOR, val, xa, ya, pw, ph, valPoints <= MAX_MARKERS);
@@ -292,14 +314,14 @@ public final class HtmlReport {
             .append("stroke=\"#cccccc\"/>\n");
         int row = 0;
         if (!train.isEmpty()) {
-            legendEntry(s, lx, ly + 13 + 18 * row++, TRAIN_COLOR, "training loss");
+            legendEntry(s, lx, ly + 13 + 18 * row++, TRAIN_COLOR, spec.trainName());
         }
         if (!val.isEmpty()) {
-            legendEntry(s, lx, ly + 13 + 18 * row, VAL_COLOR, "validation loss");
+            legendEntry(s, lx, ly + 13 + 18 * row, VAL_COLOR, spec.valName());
         }
         s.append("</svg>\n");
         if (val.isEmpty() && valBad == 0) {
-            s.append("<p class=\"note\">No validation loss was computed.</p>\n");
+            s.append("<p class=\"note\">").append(esc("No " + spec.valName() + " was computed.")).append("</p>\n");
         }
         s.append(badNote(trainBad, valBad, firstBadStep));
         return s.toString();
@@ -430,11 +452,11 @@ public final class HtmlReport {
 
     // ---------------------------------------------------------------- helpers
 
-    private static void row(StringBuilder h, String key, String value) {
+    static void row(StringBuilder h, String key, String value) {
         h.append("<tr><th>").append(esc(key)).append("</th><td>").append(esc(value)).append("</td></tr>\n");
     }
 
-    private static void flatten(String prefix, JsonNode node, Map<String, String> out) {
+    static void flatten(String prefix, JsonNode node, Map<String, String> out) {
         if (node.isObject()) {
             if (node.isEmpty() && !prefix.isEmpty()) {
                 out.put(prefix, "{}");
@@ -450,7 +472,7 @@ public final class HtmlReport {
         }
     }
 
-    private static String group(long n) {
+    static String group(long n) {
         return String.format(Locale.ROOT, "%,d", n).replace(',', ' ');
     }
 
@@ -492,7 +514,7 @@ public final class HtmlReport {
         return b.toString();
     }
 
-    private static final String CSS = """
+    static final String CSS = """
         body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2em auto;
                max-width: 60em; padding: 0 1em; color: #222222; }
         h1 { font-size: 1.5em; }

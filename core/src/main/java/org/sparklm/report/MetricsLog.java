@@ -215,6 +215,10 @@ public final class MetricsLog {
         if (m.mlmAccuracy() != null) {
             sb.append(" | acc ").append(fixed(100 * m.mlmAccuracy(), 1)).append('%');
         }
+        if (m.extra() != null && m.extra().has("val_accuracy")) {
+            sb.append(" | val acc ").append(fixed(100 * m.extra().path("val_accuracy").asDouble(), 1)).append('%')
+                .append(" F1 ").append(fixed(m.extra().path("val_macro_f1").asDouble(), 3));
+        }
         sb.append(" | lr ").append(String.format(Locale.ROOT, "%.2e", m.lr()));
         sb.append(" | ").append(fixed(m.tokensPerSecond(), 0)).append(" tok/s");
         sb.append(" | ETA ").append(formatDuration(m.etaSeconds()));

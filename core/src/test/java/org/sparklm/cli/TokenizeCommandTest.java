@@ -18,6 +18,7 @@ import org.sparklm.tokenizer.bpe.BpeMode;
 import org.sparklm.tokenizer.bpe.BpeTokenizer;
 import org.sparklm.tokenizer.bpe.BpeTrainer;
 import org.sparklm.tokenizer.bpe.TokenizerFiles;
+import org.sparklm.UsageException;
 
 class TokenizeCommandTest {
     @TempDir

@@ -11,7 +11,7 @@ import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.sparklm.cli.UsageException;
+import org.sparklm.UsageException;
 import org.sparklm.pretrain.PretrainConfig;
 import org.sparklm.train.Objective;
 

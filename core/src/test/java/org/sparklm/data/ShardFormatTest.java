@@ -161,7 +161,7 @@ class ShardFormatTest {
         FileSystem fs = FileSystem.getLocal(new Configuration()).getRaw();
         Files.writeString(tmp.resolve("train-00000-of-00001.bin"), "left by a failed attempt");
         List<int[]> d = docs(4, 50, 1000);
-        ShardManifest.Shard s = ShardWriter.writeFile(fs, dir, "train-00000-of-00001.bin", 7, d.iterator(),
+        ShardManifest.Shard s = ShardWriter.writeFile(fs, dir, "train-00000-of-00001.bin", d.iterator(),
             TokenDtype.UINT16);
         assertEquals(write(tmp.resolve("expected.bin"), TokenDtype.UINT16, d).sha256(), s.sha256());
         assertArrayEquals(Files.readAllBytes(tmp.resolve("expected.bin")),
@@ -184,7 +184,7 @@ class ShardFormatTest {
                 return new int[] {1, 2, 3};
             }
         };
-        assertThrows(IllegalStateException.class, () -> ShardWriter.writeFile(fs, dir, "val-00000-of-00001.bin", 8,
+        assertThrows(IllegalStateException.class, () -> ShardWriter.writeFile(fs, dir, "val-00000-of-00001.bin",
             failing, TokenDtype.UINT16));
         try (var files = Files.list(tmp)) {
             assertEquals(List.of("expected.bin", "train-00000-of-00001.bin"),
@@ -199,7 +199,7 @@ class ShardFormatTest {
         BpeModel model = t.train().model();
         TokenizerFiles.save(model, tmp);
         byte[] tokBytes = Files.readAllBytes(tmp.resolve(ShardManifest.TOKENIZER_FILE));
-        String sha = StoredTokenizer.sha256(tokBytes);
+        String sha = org.sparklm.io.Sha256.of(tokBytes);
         ShardManifest m = new ShardManifest(1, sha, ShardManifest.TOKENIZER_FILE, model.vocabSize(),
             TokenDtype.UINT16, 3, Map.of("train", List.of()));
         try (OutputStream o = Files.newOutputStream(tmp.resolve(ShardManifest.FILE))) {

@@ -153,7 +153,7 @@ class ClassifierModelTest {
                 checked++;
             }
         }
-        assertTrue(checked >= 10, "checked " + checked);
+        assertTrue(checked >= 8, "checked " + checked);
         return failures;
     }
 
@@ -224,6 +224,20 @@ class ClassifierModelTest {
         assertEquals(Method.FULL, merged.run().method());
         assertTrue(out(adapted, ds).equalsWithEps(out(merged.net(), ds), 1e-10), "merged and unmerged LoRA differ");
         assertEquals(plain.numParams(), merged.net().numParams());
+    }
+
+    @Test
+    void aPrefixMlpIsDroppedWithoutChangingPredictions() {
+        MultiDataSet ds = batch(10, false);
+        FinetuneRun r = run(Method.PREFIX, Pooling.MEAN, Objective.CLM, 0, List.of(), 3, 6, 0, 0, 0);
+        ComputationGraph net = net(r, new NoOp());
+        Nd4j.getRandom().setSeed(4);
+        net.params().addi(Nd4j.randn(DataType.DOUBLE, net.params().shape()).muli(0.1));
+        ClassifierModel.Merged direct = ClassifierModel.dropPrefixProjection(r, net);
+        assertEquals(0, direct.run().prefixProjection());
+        assertTrue(out(net, ds).equalsWithEps(out(direct.net(), ds), 1e-10), "the folded prefix predicts otherwise");
+        assertEquals(2 * MODEL.layers() * 3 * MODEL.dModel() + MODEL.dModel() * 3 + 3,
+            TrainableParams.of(direct.net()).count(), "after training: 2 L P d prefix parameters plus the head");
     }
 
     /** A language model holding the classifier's body (to transfer it like a pretrained one). */

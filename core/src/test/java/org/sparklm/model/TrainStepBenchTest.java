@@ -10,7 +10,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
-import org.sparklm.cli.UsageException;
+import org.sparklm.UsageException;
 
 /** The benchmark runs and prints its JSON (a smoke test on a tiny model, not a timing). */
 class TrainStepBenchTest {

@@ -22,7 +22,7 @@ import org.apache.spark.storage.StorageLevel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.sparklm.cli.Options;
-import org.sparklm.cli.UsageException;
+import org.sparklm.UsageException;
 import org.sparklm.data.DocFormat;
 import org.sparklm.data.DocumentReader;
 import org.sparklm.data.ReadStats;

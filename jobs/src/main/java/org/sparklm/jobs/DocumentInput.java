@@ -25,8 +25,9 @@ import org.apache.spark.api.java.JavaNewHadoopRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.FlatMapFunction;
+import org.sparklm.io.SerializableConf;
 import org.sparklm.cli.Options;
-import org.sparklm.cli.UsageException;
+import org.sparklm.UsageException;
 import org.sparklm.data.DocFormat;
 import org.sparklm.data.DocumentReader;
 import org.sparklm.data.ReadStats;
@@ -82,6 +83,11 @@ final class DocumentInput {
         return bytes;
     }
 
+    /** The URI of a file by its input-relative name. */
+    String uri(String name) {
+        return uriOf.get(name);
+    }
+
     String firstFile() {
         return files.get(0).status().getPath().toString();
     }
@@ -101,7 +107,7 @@ final class DocumentInput {
                 list.add(new String[] {f.status().getPath().toString(), f.name()});
             }
             int slices = minPartitions > 0 ? minPartitions : 2 * Math.max(1, sc.defaultParallelism());
-            HadoopConf taskConf = new HadoopConf(hconf);
+            SerializableConf taskConf = new SerializableConf(hconf);
             String cmd = command;
             return sc.parallelize(list, Math.max(1, Math.min(list.size(), slices)))
                 .mapPartitions(it -> task.call(wholeFiles(it, taskConf, cmd)));
@@ -139,7 +145,7 @@ final class DocumentInput {
         };
     }
 
-    private static Iterator<DocumentReader.Record> wholeFiles(Iterator<String[]> it, HadoopConf conf, String cmd) {
+    private static Iterator<DocumentReader.Record> wholeFiles(Iterator<String[]> it, SerializableConf conf, String cmd) {
         return new Iterator<>() {
             @Override
             public boolean hasNext() {

@@ -40,5 +40,12 @@ public final class KryoRegistrator implements org.apache.spark.serializer.KryoRe
         kryo.register(org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingResult.class);
         kryo.register(org.deeplearning4j.spark.impl.paramavg.aggregator.ParameterAveragingAggregationTuple.class);
         kryo.register(RoundTrainingMaster.RoundState.class);
+        // finetune: encoded labelled examples collected to the driver, the training set broadcast to the executors
+        // (records: Kryo 4's field serializer cannot build them; Java serialization of these few objects is fine)
+        kryo.register(FinetuneJob.LabelledInput.Part.class, new com.esotericsoftware.kryo.serializers.JavaSerializer());
+        kryo.register(org.sparklm.finetune.ExampleEncoder.Encoded.class,
+            new com.esotericsoftware.kryo.serializers.JavaSerializer());
+        kryo.register(org.sparklm.finetune.ExampleEncoder.Stats.class);
+        kryo.register(org.sparklm.finetune.ExampleSet.class);
     }
 }

@@ -5,7 +5,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import org.sparklm.cli.TokenizeCommand;
-import org.sparklm.cli.UsageException;
+import org.sparklm.UsageException;
 import org.sparklm.io.AtomicOutput;
 
 /**
@@ -37,6 +37,9 @@ public final class Main {
               evaluate    validation loss/perplexity of a checkpoint on shards (no Spark, prints JSON)
               generate    continue a prompt with a clm checkpoint (no Spark)
               fill-mask   fill [MASK] tokens with an mlm checkpoint (no Spark, prints JSON)
+              finetune    fine-tune a pretrained model as a text classifier: full, head, lora or prefix (Spark job)
+              classify    classify text lines (or evaluate on labelled text) with a fine-tuned classifier (no Spark)
+              finetune-merge  fold a LoRA classifier's adapters into its weights (no Spark)
               bench-bpe   benchmark bpe-train and the encoder on a corpus (Spark job, prints JSON)
               bench-shard benchmark the shard job against the single-thread encoder (Spark job, prints JSON)
               bench-train-step  benchmark one JVM's training step of a Transformer (no Spark, prints JSON)
@@ -67,6 +70,13 @@ public final class Main {
                 case "fill-mask" -> {
                     return ModelCommands.fillMask(rest, System.out);
                 }
+                case "finetune" -> FinetuneJob.main(rest);
+                case "classify" -> {
+                    return ClassifierCommands.classify(rest, System.in, System.out);
+                }
+                case "finetune-merge" -> {
+                    return ClassifierCommands.merge(rest, System.out);
+                }
                 case "bench-bpe" -> BenchBpeCommand.main(rest);
                 case "bench-shard" -> BenchShardCommand.main(rest);
                 case "bench-train-step" -> {
@@ -75,7 +85,7 @@ public final class Main {
                 case "tokenize" -> {
                     return TokenizeCommand.run(rest, System.in, System.out);
                 }
-                default -> throw new UsageException("unknown command '" + cmd + "' (commands: bpe-train, shard, pretrain, evaluate, generate, fill-mask, bench-bpe, bench-shard, bench-train-step, tokenize)");
+                default -> throw new UsageException("unknown command '" + cmd + "' (commands: bpe-train, shard, pretrain, evaluate, generate, fill-mask, finetune, classify, finetune-merge, bench-bpe, bench-shard, bench-train-step, tokenize)");
             }
             return 0;
         } catch (UsageException | AtomicOutput.OutputExistsException | FileNotFoundException

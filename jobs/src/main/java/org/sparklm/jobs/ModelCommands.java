@@ -10,7 +10,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.sparklm.cli.Options;
-import org.sparklm.cli.UsageException;
+import org.sparklm.UsageException;
 import org.sparklm.data.ShardManifest;
 import org.sparklm.data.ShardWindows;
 import org.sparklm.io.Json;

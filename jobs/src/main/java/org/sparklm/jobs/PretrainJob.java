@@ -20,7 +20,7 @@ import org.slf4j.LoggerFactory;
 import org.sparklm.checkpoint.Checkpoint;
 import org.sparklm.checkpoint.CheckpointStore;
 import org.sparklm.io.IOConsumer;
-import org.sparklm.cli.UsageException;
+import org.sparklm.UsageException;
 import org.sparklm.config.CommandLine;
 import org.sparklm.data.ShardManifest;
 import org.sparklm.data.ShardWindows;
@@ -167,7 +167,16 @@ public final class PretrainJob {
     record Inputs(ShardManifest manifest, StoredTokenizer tokenizer, int maskId, int specials) {
         static Inputs read(Configuration hconf, PretrainConfig c) throws IOException {
             ShardManifest manifest = ShardWindows.manifest(hconf, new Path(c.data()));
-            StoredTokenizer tok = StoredTokenizer.read(hconf, c.tokenizer() != null ? c.tokenizer() : c.data());
+            StoredTokenizer tok;
+            if (c.tokenizer() == null) {
+                try {
+                    tok = manifest.tokenizer(hconf, new Path(c.data()));   // the shards' own, checked by sha256
+                } catch (java.io.FileNotFoundException e) {
+                    throw new UsageException("pretrain: " + e.getMessage() + " (--tokenizer DIR)");
+                }
+            } else {
+                tok = StoredTokenizer.read(hconf, c.tokenizer());
+            }
             if (!tok.sha256().equals(manifest.tokenizerSha256())) {
                 throw new UsageException("pretrain: " + c.data() + " was encoded with another tokenizer (sha256 "
                     + manifest.tokenizerSha256() + ", " + (c.tokenizer() != null ? c.tokenizer() : c.data())

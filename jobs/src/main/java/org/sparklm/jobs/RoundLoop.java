@@ -71,6 +71,15 @@ final class RoundLoop {
 
         /** The run's configuration, stored as {@code "run"} in every checkpoint's {@code state.json}. */
         ObjectNode runJson();
+
+        /** Called after each validation (e.g. to keep the best model so far). */
+        default void validated(ComputationGraph net, long step, Validation v) throws IOException {
+        }
+
+        /** Further fields of every round's record (or null). */
+        default ObjectNode roundExtra() {
+            return null;
+        }
     }
 
     /**
@@ -121,13 +130,20 @@ final class RoundLoop {
                 if ((r + 1) % plan.evalEvery() == 0 || last) {
                     sc.setJobDescription(null);
                     v = job.validate(spark.getNetwork());
+                    if (v != null) {
+                        job.validated(spark.getNetwork(), step, v);
+                    }
+                }
+                ObjectNode extra = job.roundExtra();
+                if (v != null && v.extra() != null) {
+                    extra = extra == null ? v.extra() : extra.setAll(v.extra());
                 }
                 double elapsed = start.elapsedSeconds() + (System.nanoTime() - t0) / 1e9;
                 double perRound = (System.nanoTime() - t0) / 1e9 / (r + 1 - firstRound);
                 RoundMetrics m = new RoundMetrics(r + 1, step, plan.steps(), step * plan.unitsPerStep(),
                     spark.getScore(), v == null ? null : v.loss(), v == null ? null : v.accuracy(),
                     plan.lr().applyAsDouble(step - 1), h * plan.unitsPerStep() / secs, secs, elapsed,
-                    perRound * (plan.rounds() - r - 1), v == null ? null : v.extra());
+                    perRound * (plan.rounds() - r - 1), extra);
                 log.append(m);
                 LOG.info(job.command() + ": " + MetricsLog.consoleLine(m));
                 boolean stop = plan.stopAtStep() > 0 && step >= plan.stopAtStep() && !last;

@@ -15,7 +15,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
-import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -23,8 +22,9 @@ import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.storage.StorageLevel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.sparklm.io.SerializableConf;
 import org.sparklm.cli.Options;
-import org.sparklm.cli.UsageException;
+import org.sparklm.UsageException;
 import org.sparklm.data.DocFormat;
 import org.sparklm.data.DocumentEncoder;
 import org.sparklm.data.DocumentKey;
@@ -287,16 +287,15 @@ public final class ShardJob {
                                                          long threshold, TokenDtype dtype, Path dir,
                                                          Configuration hconf) {
         String tempDir = dir.toString();
-        HadoopConf taskConf = new HadoopConf(hconf);
+        SerializableConf taskConf = new SerializableConf(hconf);
         return docs
             .mapToPair(d -> new Tuple2<>(new DocKey(plan.shard(DocumentKey.isValidation(d.split, threshold),
                 d.orderHi, d.orderLo), d.orderHi, d.orderLo), d.tokens))
             .repartitionAndSortWithinPartitions(new DocKey.GroupPartitioner(plan.totalShards()), new DocKey.Order())
             .mapPartitionsWithIndex((idx, it) -> {
                 Path to = new Path(tempDir);
-                TaskContext ctx = TaskContext.get();
                 ShardManifest.Shard s = ShardWriter.writeFile(HadoopFiles.forWriting(taskConf.get(), to), to,
-                    plan.fileName(idx), ctx == null ? 0 : ctx.taskAttemptId(), new Iterator<int[]>() {
+                    plan.fileName(idx), new Iterator<int[]>() {
                         @Override
                         public boolean hasNext() {
                             return it.hasNext();

@@ -20,7 +20,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.learning.config.Sgd;
-import org.sparklm.cli.UsageException;
+import org.sparklm.UsageException;
 import org.sparklm.data.DocFormat;
 import org.sparklm.report.RoundMetrics;
 import org.sparklm.data.ShardManifest;

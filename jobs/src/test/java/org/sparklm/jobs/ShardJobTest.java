@@ -30,7 +30,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.sparklm.cli.UsageException;
+import org.sparklm.UsageException;
 import org.sparklm.data.DocFormat;
 import org.sparklm.data.ShardFile;
 import org.sparklm.data.ShardManifest;

@@ -1,4 +1,4 @@
-package org.sparklm.cli;
+package org.sparklm;
 
 /** Bad command-line input: the message is the one line shown to the user. */
 public final class UsageException extends RuntimeException {
