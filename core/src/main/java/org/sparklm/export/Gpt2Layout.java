@@ -92,9 +92,9 @@ public final class Gpt2Layout implements ModelLayout {
     public ObjectNode config(ModelSnapshot m) {
         TransformerConfig c = m.config();
         if (m.objective() != Objective.CLM || c.attention() != AttentionMode.CAUSAL) {
-            throw new UsageException("--layout hf: this is a " + m.objective().key() + " model ("
-                + c.attention().key() + " attention); HuggingFace has no equivalent of our pre-LayerNorm masked LM"
-                + " (BERT is post-LayerNorm), so export it with --layout native");
+            throw new UsageException("--layout hf: this is a " + m.objective().key() + " model with "
+                + c.attention().key() + " attention, and HuggingFace has no equivalent of our pre-LayerNorm masked LM"
+                + " (BERT is post-LayerNorm): use --layout native");
         }
         double eps = layerNormEpsilon(m.net());
         SpecialTokens sp = m.tokenizer().specialTokens();
