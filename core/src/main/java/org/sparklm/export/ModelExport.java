@@ -114,6 +114,11 @@ public final class ModelExport {
         return o;
     }
 
+    private static void writeJson(OutputStream o, ObjectNode json) throws IOException {
+        o.write(Json.pretty().writeValueAsBytes(json));
+        o.write('\n');
+    }
+
     /**
      * Exports {@code m} to {@code output} (any Hadoop FileSystem URI).
      *
@@ -131,7 +136,7 @@ public final class ModelExport {
                 bytes = SafeTensors.write(o, tensors, meta);
             }
             try (OutputStream o = out.create(CONFIG_FILE)) {
-                Json.pretty().writeValue(o, config);
+                writeJson(o, config);
             }
             try (OutputStream o = out.create(TokenizerFiles.TOKENIZER_JSON)) {
                 o.write(m.tokenizerJson());
@@ -143,7 +148,7 @@ public final class ModelExport {
                 TokenizerFiles.writeMergesTxt(m.tokenizer(), o);
             }
             try (OutputStream o = out.create(TOKENIZER_CONFIG)) {
-                Json.pretty().writeValue(o, tokenizerConfig(m));
+                writeJson(o, tokenizerConfig(m));
             }
             out.commit();
             LOG.info("export: {} -> {} ({} layout, {} tensors, {} parameters, {} bytes)", m.source(), out.target(),
