@@ -12,8 +12,9 @@ import org.sparklm.io.AtomicOutput;
  * The application's entry point: {@code spark-submit --class org.sparklm.jobs.Main sparklm-jobs.jar COMMAND
  * [options]}, or {@code deploy/bin/submit [spark-submit options] COMMAND [options]}.
  *
- * <p>Commands: {@code bpe-train}, {@code shard} (Spark), {@code tokenize} (plain JVM). Bad input ends with one line
- * {@code sparklm COMMAND: error: ...} on standard error and exit code 2; a failure while running, exit code 1.
+ * <p>Commands: {@code bpe-train}, {@code shard} (Spark), {@code tokenize}, {@code export}, {@code import} (plain
+ * JVM). Bad input ends with one line {@code sparklm COMMAND: error: ...} on standard error and exit code 2; a failure
+ * while running, exit code 1.
  */
 public final class Main {
     private Main() {
@@ -40,6 +41,9 @@ public final class Main {
               finetune    fine-tune a pretrained model as a text classifier: full, head, lora or prefix (Spark job)
               classify    classify text lines (or evaluate on labelled text) with a fine-tuned classifier (no Spark)
               finetune-merge  fold a LoRA classifier's adapters into its weights (no Spark)
+              export      write a checkpoint as safetensors + config.json + tokenizer files, HF GPT-2 or native
+                          layout (no Spark)
+              import      turn an export directory back into a checkpoint (no Spark)
               bench-bpe   benchmark bpe-train and the encoder on a corpus (Spark job, prints JSON)
               bench-shard benchmark the shard job against the single-thread encoder (Spark job, prints JSON)
               bench-train-step  benchmark one JVM's training step of a Transformer (no Spark, prints JSON)
@@ -77,6 +81,12 @@ public final class Main {
                 case "finetune-merge" -> {
                     return ClassifierCommands.merge(rest, System.out);
                 }
+                case "export" -> {
+                    return ExportCommands.export(rest, System.out);
+                }
+                case "import" -> {
+                    return ExportCommands.importModel(rest, System.out);
+                }
                 case "bench-bpe" -> BenchBpeCommand.main(rest);
                 case "bench-shard" -> BenchShardCommand.main(rest);
                 case "bench-train-step" -> {
@@ -85,7 +95,7 @@ public final class Main {
                 case "tokenize" -> {
                     return TokenizeCommand.run(rest, System.in, System.out);
                 }
-                default -> throw new UsageException("unknown command '" + cmd + "' (commands: bpe-train, shard, pretrain, evaluate, generate, fill-mask, finetune, classify, finetune-merge, bench-bpe, bench-shard, bench-train-step, tokenize)");
+                default -> throw new UsageException("unknown command '" + cmd + "' (commands: bpe-train, shard, pretrain, evaluate, generate, fill-mask, finetune, classify, finetune-merge, export, import, bench-bpe, bench-shard, bench-train-step, tokenize)");
             }
             return 0;
         } catch (UsageException | AtomicOutput.OutputExistsException | FileNotFoundException
