@@ -20,7 +20,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.sparklm.checkpoint.Checkpoint;
 import org.sparklm.checkpoint.CheckpointStore;
-import org.sparklm.cli.UsageException;
+import org.sparklm.UsageException;
 import org.sparklm.io.AtomicOutput;
 import org.sparklm.io.IOConsumer;
 import org.sparklm.io.Json;
@@ -234,7 +234,7 @@ public final class ModelImport {
         int h = d.averagingFrequency();
         return new PretrainRun(input, tokenizerSha256, objective, "import of " + input, model, model.parameterCount(),
             1, d.batchSizePerWorker(), h, h, d.lr(), d.minLr(), 0, d.weightDecay(), d.gradClip(), d.beta1(),
-            d.beta2(), d.adamEpsilon(), d.seed(), null);
+            d.beta2(), d.adamEpsilon(), null, null, null, d.seed(), null);
     }
 
     /**

@@ -5,6 +5,7 @@ import org.sparklm.config.CommandLine;
 import org.sparklm.config.Opt;
 import org.sparklm.train.Objective;
 import org.sparklm.train.OptimizerConfig;
+import org.sparklm.train.OuterOptimizer;
 
 /**
  * Everything {@code pretrain} is told, as given: {@link #DEFAULTS} holds every default, a config file
@@ -54,6 +55,13 @@ public record PretrainConfig(
     double beta2,
     @Opt(metavar = "EPS", help = "Adam's epsilon", min = 1e-30, max = 1)
     double adamEpsilon,
+    @Opt(metavar = "average|nesterov", help = "what the driver does with each round's average: take it (plain"
+        + " parameter averaging), or an outer SGD step with Nesterov momentum on the pseudo-gradient (DiLoCo)")
+    OuterOptimizer.Kind outerOptimizer,
+    @Opt(metavar = "LR", help = "nesterov: the outer learning rate", min = 1e-9, max = 10)
+    double outerLr,
+    @Opt(metavar = "MU", help = "nesterov: the outer momentum", min = 0, max = 0.999999)
+    double outerMomentum,
     @Opt(metavar = "R", help = "evaluate on the validation shards every R rounds (and at the end)", min = 1,
         max = Integer.MAX_VALUE)
     int evalEvery,
@@ -76,8 +84,8 @@ public record PretrainConfig(
     /** Every default of {@code pretrain}. */
     public static final PretrainConfig DEFAULTS = new PretrainConfig(null, null, null, "tiny", Map.of(),
         Objective.CLM, 0, 0, 16, 8, 0, OptimizerConfig.LR, OptimizerConfig.MIN_LR, -1, OptimizerConfig.WEIGHT_DECAY,
-        OptimizerConfig.GRAD_CLIP, OptimizerConfig.BETA1, OptimizerConfig.BETA2, OptimizerConfig.EPSILON, 10, 256,
-        10, 3, 1234, 0, false, false);
+        OptimizerConfig.GRAD_CLIP, OptimizerConfig.BETA1, OptimizerConfig.BETA2, OptimizerConfig.EPSILON,
+        OuterOptimizer.Kind.AVERAGE, 0.7, 0.9, 10, 256, 10, 3, 1234, 0, false, false);
 
     public PretrainConfig {
         modelSet = modelSet == null ? Map.of() : Map.copyOf(modelSet);
@@ -105,6 +113,6 @@ public record PretrainConfig(
     public PretrainConfig withOutput(String dir, boolean resume, boolean overwrite) {
         return new PretrainConfig(data, tokenizer, dir, model, modelSet, objective, steps, epochs, batchSizePerWorker,
             averagingFrequency, workers, lr, minLr, warmupSteps, weightDecay, gradClip, beta1, beta2, adamEpsilon,
-            evalEvery, evalWindows, checkpointEvery, keepCheckpoints, seed, stopAtStep, resume, overwrite);
+            outerOptimizer, outerLr, outerMomentum, evalEvery, evalWindows, checkpointEvery, keepCheckpoints, seed, stopAtStep, resume, overwrite);
     }
 }

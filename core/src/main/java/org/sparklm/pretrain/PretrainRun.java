@@ -8,6 +8,7 @@ import org.sparklm.io.Json;
 import org.sparklm.model.TransformerConfig;
 import org.sparklm.train.Objective;
 import org.sparklm.train.OptimizerConfig;
+import org.sparklm.train.OuterOptimizer;
 
 /**
  * A pretraining run as resolved from its {@link PretrainConfig} and its inputs: what identifies its trajectory (the
@@ -34,6 +35,10 @@ import org.sparklm.train.OptimizerConfig;
  * @param beta1         Adam's first-moment decay (absent in files of earlier versions: 0.9)
  * @param beta2         Adam's second-moment decay (absent in files of earlier versions: 0.95)
  * @param adamEpsilon   Adam's epsilon (absent in files of earlier versions: 1e-8)
+ * @param outerOptimizer what the driver does with each round's average (absent in files of earlier versions:
+ *                      average)
+ * @param outerLr       the outer learning rate (nesterov)
+ * @param outerMomentum the outer momentum (nesterov)
  * @param seed          seed of the initialisation, the data order and the masks
  * @param sparkMaster   the master the run was started on (informative)
  */
@@ -41,7 +46,8 @@ public record PretrainRun(String data, String tokenizerSha256, Objective objecti
                           TransformerConfig model, long parameters, int workers, int batchSizePerWorker,
                           int averagingFrequency, long steps, double lr, double minLr, int warmupSteps,
                           double weightDecay, double gradClip, Double beta1, Double beta2, Double adamEpsilon,
-                          long seed, String sparkMaster) {
+                          OuterOptimizer.Kind outerOptimizer, Double outerLr, Double outerMomentum, long seed,
+                          String sparkMaster) {
 
     /** Components that describe a run without changing its trajectory. */
     private static final Set<String> NOT_TRAJECTORY = Set.of("data", "modelName", "parameters", "sparkMaster");
@@ -50,6 +56,14 @@ public record PretrainRun(String data, String tokenizerSha256, Objective objecti
         beta1 = beta1 == null ? OptimizerConfig.BETA1 : beta1;
         beta2 = beta2 == null ? OptimizerConfig.BETA2 : beta2;
         adamEpsilon = adamEpsilon == null ? OptimizerConfig.EPSILON : adamEpsilon;
+        outerOptimizer = outerOptimizer == null ? OuterOptimizer.Kind.AVERAGE : outerOptimizer;
+        outerLr = outerLr == null ? 1.0 : outerLr;
+        outerMomentum = outerMomentum == null ? 0.0 : outerMomentum;
+    }
+
+    /** A new outer optimizer of this run (no momentum yet). */
+    public OuterOptimizer outer() {
+        return new OuterOptimizer(outerOptimizer, outerLr, outerMomentum);
     }
 
     /** The optimizer of this run. */

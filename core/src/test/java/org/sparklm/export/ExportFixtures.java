@@ -78,7 +78,7 @@ final class ExportFixtures {
 
     static PretrainRun run(TransformerConfig c, Objective objective, String tokenizerSha) {
         return new PretrainRun("shards/", tokenizerSha, objective, "tiny", c, c.parameterCount(), 2, 4, 8, 48, 3e-3,
-            3e-4, 4, 0.1, 1.0, 0.9, 0.95, 1e-8, 7, "local[2]");
+            3e-4, 4, 0.1, 1.0, 0.9, 0.95, 1e-8, null, null, null, 7, "local[2]");
     }
 
     /** Writes a run directory {@code dir} with one checkpoint at {@link #STEP}; returns the checkpoint directory. */

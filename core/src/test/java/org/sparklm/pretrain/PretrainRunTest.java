@@ -17,7 +17,7 @@ class PretrainRunTest {
     private static PretrainRun run(long steps, String master) {
         TransformerConfig m = new TransformerConfig(500, 2, 64, 2, 256, 64, 0.1, AttentionMode.CAUSAL);
         return new PretrainRun("shards", "ab".repeat(32), Objective.CLM, "tiny", m, m.parameterCount(), 2, 16, 8,
-            steps, 1e-3, 1e-4, 10, 0.1, 1.0, 0.9, 0.95, 1e-8, 1234, master);
+            steps, 1e-3, 1e-4, 10, 0.1, 1.0, 0.9, 0.95, 1e-8, null, null, null, 1234, master);
     }
 
     @Test
@@ -48,7 +48,7 @@ class PretrainRunTest {
         PretrainRun wider = new PretrainRun(a.data(), a.tokenizerSha256(), a.objective(), a.modelName(),
             a.model().withContextLength(128), a.parameters(), a.workers(), a.batchSizePerWorker(),
             a.averagingFrequency(), a.steps(), a.lr(), a.minLr(), a.warmupSteps(), a.weightDecay(), a.gradClip(),
-            a.beta1(), 0.99, a.adamEpsilon(), a.seed(), "x");
+            a.beta1(), 0.99, a.adamEpsilon(), a.outerOptimizer(), a.outerLr(), a.outerMomentum(), a.seed(), "x");
         assertTrue(a.differenceFrom(wider).startsWith("model is {"), a.differenceFrom(wider));
         assertEquals(96L * 0 + 2 * 16 * 64, a.tokensPerStep());
         assertEquals(12, a.rounds());

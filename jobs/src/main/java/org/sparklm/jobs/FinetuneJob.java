@@ -379,13 +379,6 @@ public final class FinetuneJob {
         }
 
         @Override
-        public ObjectNode roundExtra() {
-            ObjectNode o = Json.object();
-            o.put("bytes_per_round", tm.bytesLastRound());
-            return o;
-        }
-
-        @Override
         public Map<String, IOConsumer<OutputStream>> checkpointBlobs(ComputationGraph net) {
             return FinetunedModel.blobs(net, labels, tokenizer);
         }

@@ -1,7 +1,10 @@
 package org.sparklm.jobs;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -14,7 +17,9 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.spark.impl.graph.SparkComputationGraph;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
+import org.nd4j.linalg.factory.Nd4j;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.sparklm.checkpoint.Checkpoint;
@@ -41,6 +46,7 @@ import org.sparklm.tokenizer.SpecialTokens;
 import org.sparklm.train.LmMinibatches;
 import org.sparklm.train.Objective;
 import org.sparklm.train.OptimizerConfig;
+import org.sparklm.train.OuterOptimizer;
 
 /**
  * {@code pretrain}: trains a Transformer language model on token shards with dl4j-spark parameter averaging.
@@ -78,6 +84,9 @@ public final class PretrainJob {
         }
     }
 
+    /** The outer optimizer's momentum buffer in a checkpoint (nesterov). */
+    static final String OUTER_BLOB = "outer.bin";
+
     /** What a run produced. */
     public record Result(ComputationGraph net, long steps, Double untrainedValLoss, List<RoundMetrics> metrics) {
     }
@@ -105,6 +114,7 @@ public final class PretrainJob {
         ComputationGraph net;
         MetricsLog log;
         RoundLoop.Start start = RoundLoop.Start.NEW;
+        OuterOptimizer outer = run.outer();
         if (c.resume()) {
             // sha256 of every blob: a same-size corruption falls back to the previous intact checkpoint
             Checkpoint cp = store.latestIntact(true).latest().orElseThrow(() -> new UsageException(
@@ -115,6 +125,11 @@ public final class PretrainJob {
                     + " (give the original options)");
             }
             net = PretrainedModel.network(cp, true);
+            if (cp.manifest().blob(OUTER_BLOB).isPresent()) {
+                try (InputStream o = cp.open(OUTER_BLOB)) {
+                    outer.setVelocity(Nd4j.read(new DataInputStream(o)));
+                }
+            }
             start = new RoundLoop.Start(cp.step(), cp.readState().path("elapsed_seconds").asDouble());
             log = MetricsLog.resume(hconf, c.output(), cp.step());
             LOG.info("pretrain: resuming {} at step {} of {}", cp.dir(), cp.step(), run.steps());
@@ -145,11 +160,11 @@ public final class PretrainJob {
             }
         }
         RoundTrainingMaster tm = RoundTrainingMaster.create(workers, c.batchSizePerWorker(),
-            run.averagingFrequency(), c.seed());
+            run.averagingFrequency(), c.seed()).withOuter(outer);
         OptimizerConfig opt = run.optimizer();
         RoundLoop.Plan plan = new RoundLoop.Plan((int) run.rounds(), run.averagingFrequency(), run.tokensPerStep(),
             c.evalEvery(), c.checkpointEvery(), c.stopAtStep(), s -> opt.schedule().valueAt((int) s, 0));
-        RoundLoop.Outcome done = RoundLoop.run(sc, new Job(run, data, validation, in.tokenizer().bytes()), plan,
+        RoundLoop.Outcome done = RoundLoop.run(sc, new Job(run, data, validation, in.tokenizer().bytes(), outer), plan,
             start, new SparkComputationGraph(sc, net, tm), tm, store, log);
 
         ObjectNode reportConfig = run.toJson();
@@ -213,12 +228,14 @@ public final class PretrainJob {
             steps);
         return new PretrainRun(c.data(), in.tokenizer().sha256(), c.objective(), c.model(), model,
             model.parameterCount(), workers, c.batchSizePerWorker(), h, steps, c.lr(), c.minLr(), warmup,
-            c.weightDecay(), c.gradClip(), c.beta1(), c.beta2(), c.adamEpsilon(), c.seed(), master);
+            c.weightDecay(), c.gradClip(), c.beta1(), c.beta2(), c.adamEpsilon(), c.outerOptimizer(),
+            c.outerOptimizer() == OuterOptimizer.Kind.AVERAGE ? 1.0 : c.outerLr(),
+            c.outerOptimizer() == OuterOptimizer.Kind.AVERAGE ? 0.0 : c.outerMomentum(), c.seed(), master);
     }
 
     /** Pretraining as a {@link RoundLoop.Job}. */
-    private record Job(PretrainRun run, LmMinibatches minibatches, List<MultiDataSet> validation, byte[] tokenizer)
-        implements RoundLoop.Job {
+    private record Job(PretrainRun run, LmMinibatches minibatches, List<MultiDataSet> validation, byte[] tokenizer,
+                       OuterOptimizer outer) implements RoundLoop.Job {
 
         @Override
         public String command() {
@@ -243,6 +260,11 @@ public final class PretrainJob {
             Map<String, IOConsumer<OutputStream>> blobs = new LinkedHashMap<>();
             blobs.put(PretrainedModel.MODEL_BLOB, o -> TransformerLm.write(net, o, true));
             blobs.put(PretrainedModel.TOKENIZER_BLOB, o -> o.write(tokenizer));
+            INDArray v = outer.velocity();
+            if (v != null) {
+                INDArray copy = v.dup();
+                blobs.put(OUTER_BLOB, o -> Nd4j.write(copy, new DataOutputStream(o)));   // the outer momentum
+            }
             return blobs;
         }
 

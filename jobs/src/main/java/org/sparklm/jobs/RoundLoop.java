@@ -14,6 +14,7 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.spark.impl.graph.SparkComputationGraph;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
+import org.sparklm.model.dl4j.MatrixThreads;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.sparklm.checkpoint.CheckpointStore;
@@ -134,9 +135,19 @@ final class RoundLoop {
                         job.validated(spark.getNetwork(), step, v);
                     }
                 }
-                ObjectNode extra = job.roundExtra();
+                // where the round's time went: training on the workers, rebuilding their networks from the broadcast,
+                // and the rest (broadcast, scheduling, aggregation, the driver's update)
+                double[] ws = tm.lastRoundWorkerSeconds();
+                ObjectNode extra = Json.object();
+                extra.put("compute_seconds", round3(ws[0]));
+                extra.put("rebuild_seconds", round3(ws[1]));
+                extra.put("overhead_seconds", round3(Math.max(0, secs - ws[0] - ws[1])));
+                extra.put("bytes_per_round", tm.bytesLastRound());
+                if (job.roundExtra() != null) {
+                    extra.setAll(job.roundExtra());
+                }
                 if (v != null && v.extra() != null) {
-                    extra = extra == null ? v.extra() : extra.setAll(v.extra());
+                    extra.setAll(v.extra());
                 }
                 double elapsed = start.elapsedSeconds() + (System.nanoTime() - t0) / 1e9;
                 double perRound = (System.nanoTime() - t0) / 1e9 / (r + 1 - firstRound);
@@ -163,6 +174,10 @@ final class RoundLoop {
         return new Outcome(spark.getNetwork(), lastCheckpoint, false);
     }
 
+    private static double round3(double v) {
+        return Math.round(v * 1000) / 1000.0;
+    }
+
     /** One averaging round: worker w trains its minibatches for steps [from, from + h). */
     static void trainRound(JavaSparkContext sc, SparkComputationGraph spark, RoundTrainingMaster tm, RoundData data,
                            int workers, long from, int h, int round, int rounds) {
@@ -177,16 +192,27 @@ final class RoundLoop {
 
     /**
      * Before a training task creates any array: bind the GPU Spark assigned to it, and size ND4J's native thread pool
-     * to the task's cores ({@code spark.task.cpus}). On a cluster with {@code spark.task.cpus} = executor cores, one
-     * training task uses all its executor's cores; in {@code local[N]} with N workers each task uses one core instead
-     * of all of them (oversubscription). The setting is per JVM, and every task of a training job asks for the same.
+     * and the matrix products' threads to the task's cores ({@code spark.task.cpus}). On a cluster with
+     * {@code spark.task.cpus} = executor cores, one training task uses all its executor's cores; in {@code local[N]}
+     * with N workers each task uses one core instead of all of them (oversubscription). The settings are per JVM, and
+     * every task of a training job asks for the same.
      */
     static void prepareTask() {
         Nd4jDeviceBinder.bindCurrentTask();
         org.apache.spark.TaskContext ctx = org.apache.spark.TaskContext.get();
-        if (ctx != null && ctx.cpus() > 0 && Nd4j.getEnvironment().maxThreads() != ctx.cpus()) {
-            Nd4j.getEnvironment().setMaxThreads(ctx.cpus());
-            Nd4j.getEnvironment().setMaxMasterThreads(ctx.cpus());
+        if (ctx == null || ctx.cpus() <= 0) {
+            return;
+        }
+        int cpus = ctx.cpus();
+        if (Nd4j.getEnvironment().maxThreads() != cpus) {
+            Nd4j.getEnvironment().setMaxThreads(cpus);
+            Nd4j.getEnvironment().setMaxMasterThreads(cpus);
+        }
+        // the matrix products as the train-step benchmark runs them: split over the task's cores on Java threads
+        // with single-threaded OpenBLAS (MatrixThreads); with one core per task, OpenBLAS on one thread too
+        MatrixThreads.use(cpus);
+        if (cpus == 1 && Nd4j.getEnvironment().isCPU() && Nd4j.factory().blas().getMaxThreads() != 1) {
+            Nd4j.factory().blas().setMaxThreads(1);
         }
     }
 

@@ -20,6 +20,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.sparklm.model.TrainableParams;
+import org.sparklm.train.OuterOptimizer;
 
 /**
  * dl4j-spark's {@link ParameterAveragingTrainingMaster}, told that each {@code fit} call is exactly one averaging
@@ -49,6 +50,9 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
     private transient TrainableParams trainable;             // null: every parameter trains
     private transient Broadcast<NetBroadcastTuple> frozenBase;
     private transient long bytesLastRound;
+    private transient OuterOptimizer outer;                  // null: plain averaging (the parent's processing)
+    private transient org.apache.spark.util.DoubleAccumulator computeSeconds;
+    private transient org.apache.spark.util.DoubleAccumulator rebuildSeconds;
 
     private RoundTrainingMaster(Builder b) {
         super(b);
@@ -78,6 +82,31 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
         return this;
     }
 
+    /**
+     * Applies an outer optimizer to each round's average (DiLoCo's Nesterov step); {@link OuterOptimizer.Kind#AVERAGE}
+     * keeps dl4j-spark's own averaging, unchanged.
+     */
+    RoundTrainingMaster withOuter(OuterOptimizer o) {
+        this.outer = o == null || o.kind() == OuterOptimizer.Kind.AVERAGE ? null : o;
+        return this;
+    }
+
+    /** The outer optimizer (null: plain averaging). */
+    OuterOptimizer outer() {
+        return outer;
+    }
+
+    /**
+     * Where the last round's time went on the workers, averaged over them: seconds training (the minibatches' fit
+     * calls) and seconds rebuilding the network from the broadcast.
+     */
+    double[] lastRoundWorkerSeconds() {
+        if (computeSeconds == null) {
+            return new double[] {0, 0};
+        }
+        return new double[] {computeSeconds.sum() / numWorkers, rebuildSeconds.sum() / numWorkers};
+    }
+
     /** The number of workers (one Spark task each). */
     int workers() {
         return numWorkers;
@@ -105,6 +134,8 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
             averagingFrequency, prefetchNumBatches, collectTrainingStats);
         long iteration = net.getConfiguration().getIterationCount();
         long epoch = net.getConfiguration().getEpochCount();
+        computeSeconds = graph.getSparkContext().sc().doubleAccumulator("compute seconds");
+        rebuildSeconds = graph.getSparkContext().sc().doubleAccumulator("rebuild seconds");
         if (trainable == null) {
             NetBroadcastTuple tuple = new NetBroadcastTuple(net.getConfiguration(), net.params(), updater);
             Broadcast<NetBroadcastTuple> broadcast = graph.getSparkContext().broadcast(tuple);
@@ -149,6 +180,8 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
         private final Broadcast<RoundState> round;       // null: the broadcast holds everything
         private final TrainableParams trainable;
         private final boolean saveUpdater;
+        private final org.apache.spark.util.DoubleAccumulator compute;
+        private final org.apache.spark.util.DoubleAccumulator rebuild;
 
         CountingWorker(Broadcast<NetBroadcastTuple> broadcast, Broadcast<RoundState> round, TrainableParams trainable,
                        boolean saveUpdater, WorkerConfiguration configuration, RoundTrainingMaster master) {
@@ -158,10 +191,32 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
             this.round = round;
             this.trainable = trainable;
             this.saveUpdater = saveUpdater;
+            this.compute = master.computeSeconds;
+            this.rebuild = master.rebuildSeconds;
+        }
+
+        @Override
+        public ParameterAveragingTrainingResult processMinibatch(MultiDataSet dataSet, ComputationGraph graph,
+                                                                 boolean isLast) {
+            long t0 = System.nanoTime();
+            ParameterAveragingTrainingResult r = super.processMinibatch(dataSet, graph, isLast);
+            if (compute != null) {
+                compute.add((System.nanoTime() - t0) / 1e9);
+            }
+            return r;
         }
 
         @Override
         public ComputationGraph getInitialModelGraph() {
+            long t0 = System.nanoTime();
+            ComputationGraph net = initialModel();
+            if (rebuild != null) {
+                rebuild.add((System.nanoTime() - t0) / 1e9);
+            }
+            return net;
+        }
+
+        private ComputationGraph initialModel() {
             if (round == null) {
                 ComputationGraph net = super.getInitialModelGraph();
                 var sent = broadcast.getValue().getGraphConfiguration();
@@ -204,8 +259,8 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
     protected void processResults(org.deeplearning4j.spark.impl.multilayer.SparkDl4jMultiLayer network,
                                   SparkComputationGraph graph, JavaRDD<ParameterAveragingTrainingResult> results,
                                   int splitNum, int totalSplits) {
-        if (trainable == null) {
-            super.processResults(network, graph, results, splitNum, totalSplits);
+        if (trainable == null && outer == null) {
+            super.processResults(network, graph, results, splitNum, totalSplits);   // dl4j-spark's averaging
             return;
         }
         ParameterAveragingAggregationTuple tuple = results.treeAggregate(null,
@@ -217,7 +272,19 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
             return;
         }
         int n = tuple.getAggregationsCount();
-        trainable.insert(sum.divi(n), net.params());
+        INDArray mean = sum.divi(n);
+        // the round started from the driver's parameters, which the workers did not touch
+        INDArray start = trainable == null ? net.params().dup() : trainable.extract(net.params());
+        if (outer != null) {
+            outer.step(start, mean);
+        } else {
+            start.assign(mean);
+        }
+        if (trainable == null) {
+            net.params().assign(start);
+        } else {
+            trainable.insert(start, net.params());
+        }
         INDArray updater = tuple.getUpdaterStateSum();
         if (updater != null) {
             net.getUpdater().setStateViewArray(updater.divi(n));

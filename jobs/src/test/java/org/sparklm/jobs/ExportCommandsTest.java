@@ -85,7 +85,7 @@ class ExportCommandsTest {
         TransformerConfig c = new TransformerConfig(tok.vocabSize(), 2, 16, 2, 64, 16, 0.0,
             AttentionMode.of(objective));
         PretrainRun run = new PretrainRun("shards/", Sha256.of(tokBytes), objective, "tiny", c, c.parameterCount(), 1,
-            4, 2, 8, 3e-3, 3e-4, 2, 0.1, 1.0, 0.9, 0.95, 1e-8, 7, "local[1]");
+            4, 2, 8, 3e-3, 3e-4, 2, 0.1, 1.0, 0.9, 0.95, 1e-8, null, null, null, 7, "local[1]");
         ComputationGraph net = TransformerLm.create(c, run.optimizer(), seed);
         Nd4j.getRandom().setSeed(seed);
         for (INDArray p : net.paramTable().values()) {

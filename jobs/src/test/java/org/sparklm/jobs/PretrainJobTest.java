@@ -134,7 +134,7 @@ class PretrainJobTest extends SparkTestBase {
     }
 
     private static PretrainConfig run(Path out, String model, Map<String, String> set, long steps, int h,
-                                      int checkpointEvery, boolean resume, long stopAt) {
+                                      int checkpointEvery, boolean resume, long stopAt, String... more) {
         List<String> a = new ArrayList<>(List.of("--data", shards.toString(), "--tokenizer", tokDir.toString(),
             "--output", out.toString(), "--model", model, "--model-set", modelSet(set), "--steps", "" + steps,
             "--batch-size-per-worker", "8", "--averaging-frequency", "" + h, "--workers", "2", "--lr", "3e-3",
@@ -144,6 +144,7 @@ class PretrainJobTest extends SparkTestBase {
         if (resume) {
             a.add("--resume");
         }
+        a.addAll(List.of(more));
         return config(a.toArray(String[]::new));
     }
 
@@ -298,5 +299,63 @@ class PretrainJobTest extends SparkTestBase {
         UsageException e = org.junit.jupiter.api.Assertions.assertThrows(UsageException.class,
             () -> PretrainJob.run(sc, run(sliced, "tiny", set, 24, 2, 4, true, 0)));
         assertTrue(e.getMessage().contains("steps"), e.getMessage());
+    }
+
+    @Test
+    void nesterovWithLearningRateOneAndNoMomentumIsPlainAveraging() throws IOException {
+        Map<String, String> set = new java.util.HashMap<>(MICRO);
+        ComputationGraph avg = PretrainJob.run(sc, run(tmp.resolve("avg"), "tiny", set, 8, 2, 100, false, 0)).net();
+        ComputationGraph nes = PretrainJob.run(sc, run(tmp.resolve("nes1"), "tiny", set, 8, 2, 100, false, 0,
+            "--outer-optimizer", "nesterov", "--outer-lr", "1", "--outer-momentum", "0")).net();
+        assertClose(avg.params(), nes.params(), 1e-6, "parameters");
+        assertClose(avg.getUpdater().getStateViewArray(), nes.getUpdater().getStateViewArray(), 1e-6, "Adam state");
+        ComputationGraph moved = PretrainJob.run(sc, run(tmp.resolve("nes"), "tiny", set, 8, 2, 100, false, 0,
+            "--outer-optimizer", "nesterov")).net();
+        assertTrue(avg.params().sub(moved.params()).norm2Number().doubleValue() > 1e-3, "momentum changed nothing");
+    }
+
+    @Test
+    void resumingWithOuterMomentumEndsWhereTheStraightRunEnds() throws IOException {
+        Map<String, String> set = new java.util.HashMap<>(MICRO);
+        String[] outer = {"--outer-optimizer", "nesterov", "--outer-lr", "0.7", "--outer-momentum", "0.9"};
+        ComputationGraph a = PretrainJob.run(sc, run(tmp.resolve("o-straight"), "tiny", set, 12, 2, 1, false, 0,
+            outer)).net();
+        Path sliced = tmp.resolve("o-sliced");
+        PretrainJob.run(sc, run(sliced, "tiny", set, 12, 2, 2, false, 6, outer));
+        assertTrue(Files.exists(sliced.resolve("checkpoints/step-00000006/" + PretrainJob.OUTER_BLOB)),
+            "the momentum buffer is not in the checkpoint");
+        PretrainJob.Result rest = PretrainJob.run(sc, run(sliced, "tiny", set, 12, 2, 2, true, 0, outer));
+        assertClose(a.params(), rest.net().params(), 1e-5, "parameters after resume");
+        UsageException e = org.junit.jupiter.api.Assertions.assertThrows(UsageException.class,
+            () -> PretrainJob.run(sc, run(sliced, "tiny", set, 12, 2, 2, true, 0, "--outer-optimizer", "average")));
+        assertTrue(e.getMessage().contains("outer_optimizer"), e.getMessage());
+    }
+
+    @Test
+    void averagedAdamStateIsTheMeanOfTheWorkersStates() throws IOException {
+        OptimizerConfig opt = new OptimizerConfig(3e-3, 3e-4, 1, 4, 0.1, 1.0, 0.9, 0.95, 1e-8);
+        ComputationGraph distributed = TransformerLm.create(micro(), opt, 9);
+        LmMinibatches d = data(2, 4);
+        RoundTrainingMaster tm = RoundTrainingMaster.create(2, 4, 2, 1);
+        SparkComputationGraph spark = new SparkComputationGraph(sc, distributed, tm);
+        RoundLoop.trainRound(sc, spark, tm, d::minibatches, 2, 0, 2, 1, 1);
+        INDArray params = null;
+        INDArray state = null;
+        for (int w = 0; w < 2; w++) {
+            ComputationGraph local = TransformerLm.create(micro(), opt, 9);
+            for (MultiDataSet b : d.minibatches(w, 0, 2)) {
+                local.fit(b);
+            }
+            params = params == null ? local.params().dup() : params.addi(local.params());
+            INDArray s = local.getUpdater().getStateViewArray();
+            state = state == null ? s.dup() : state.addi(s);
+        }
+        assertClose(params.divi(2), spark.getNetwork().params(), 1e-5, "parameters: the mean of the workers'");
+        assertClose(state.divi(2), spark.getNetwork().getUpdater().getStateViewArray(), 1e-5,
+            "Adam state: the mean of the workers' moments");
+        double[] seconds = tm.lastRoundWorkerSeconds();
+        assertTrue(seconds[0] > 0 && seconds[1] > 0, "worker seconds " + java.util.Arrays.toString(seconds));
+        assertEquals(2L * 2 * 4 * (distributed.numParams() + distributed.getUpdater().getStateViewArray().length()),
+            tm.bytesLastRound());
     }
 }
