@@ -41,11 +41,14 @@ public final class Main {
               finetune    fine-tune a pretrained model as a text classifier: full, head, lora or prefix (Spark job)
               classify    classify text lines (or evaluate on labelled text) with a fine-tuned classifier (no Spark)
               finetune-merge  fold a LoRA classifier's adapters into its weights (no Spark)
+              make-passages   a labelled passage set and its pretraining text from a corpus with line labels (no Spark)
               export      write a checkpoint as safetensors + config.json + tokenizer files, HF GPT-2 or native
                           layout (no Spark)
               import      turn an export directory back into a checkpoint (no Spark)
               bench-bpe   benchmark bpe-train and the encoder on a corpus (Spark job, prints JSON)
               bench-shard benchmark the shard job against the single-thread encoder (Spark job, prints JSON)
+              bench-outer compare parameter averaging, with and without the Nesterov outer step, against the
+                          synchronous equivalent (Spark job, prints JSON)
               bench-train-step  benchmark one JVM's training step of a Transformer (no Spark, prints JSON)
               tokenize    encode standard input with a trained tokenizer, or decode ids (no Spark)
             """;
@@ -81,6 +84,9 @@ public final class Main {
                 case "finetune-merge" -> {
                     return ClassifierCommands.merge(rest, System.out);
                 }
+                case "make-passages" -> {
+                    return org.sparklm.finetune.Passages.run(rest, System.out);
+                }
                 case "export" -> {
                     return ExportCommands.export(rest, System.out);
                 }
@@ -89,13 +95,14 @@ public final class Main {
                 }
                 case "bench-bpe" -> BenchBpeCommand.main(rest);
                 case "bench-shard" -> BenchShardCommand.main(rest);
+                case "bench-outer" -> BenchOuterCommand.main(rest);
                 case "bench-train-step" -> {
                     return org.sparklm.model.TrainStepBench.run(rest, System.out);
                 }
                 case "tokenize" -> {
                     return TokenizeCommand.run(rest, System.in, System.out);
                 }
-                default -> throw new UsageException("unknown command '" + cmd + "' (commands: bpe-train, shard, pretrain, evaluate, generate, fill-mask, finetune, classify, finetune-merge, export, import, bench-bpe, bench-shard, bench-train-step, tokenize)");
+                default -> throw new UsageException("unknown command '" + cmd + "' (commands: bpe-train, shard, pretrain, evaluate, generate, fill-mask, finetune, classify, finetune-merge, make-passages, export, import, bench-bpe, bench-shard, bench-outer, bench-train-step, tokenize)");
             }
             return 0;
         } catch (UsageException | AtomicOutput.OutputExistsException | FileNotFoundException
