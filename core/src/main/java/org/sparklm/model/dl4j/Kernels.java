@@ -19,9 +19,10 @@ import org.nd4j.linalg.factory.Nd4j;
  * Buffer access and the row-wise numerical pieces of the layers: LayerNorm and its gradient, row gathers and
  * scatters, cross-entropy at the labels. They run in Java on arrays copied from and to the ND4J buffers (two memcpys;
  * ND4J's layer_norm ops took 1.4 and 5 ms for 2048 x 128, the Java loops 0.6 and 0.8 ms). Every method handles FLOAT
- * and DOUBLE arrays (double for gradient checks). Buffers are read and written in host memory; reads ask ND4J's
- * affinity manager to bring the data to the host and writes tag it as changed there (no-ops on the CPU backend; on
- * CUDA that costs transfers, and is untested).
+ * and DOUBLE arrays (double for gradient checks): it reads the buffers, runs the loop of {@link FloatLoops} or of
+ * its generated double twin {@code DoubleLoops} (the same source), and writes the results back. Buffers are read and
+ * written in host memory; reads ask ND4J's affinity manager to bring the data to the host and writes tag it as
+ * changed there (no-ops on the CPU backend; on CUDA that costs transfers, and is untested).
  */
 final class Kernels {
 
@@ -164,15 +165,9 @@ final class Kernels {
         int n = Math.toIntExact(d.length());
         int[] out = new int[n];
         if (d.dataType() == DataType.FLOAT) {
-            float[] f = readFloats(d);
-            for (int i = 0; i < n; i++) {
-                out[i] = (int) f[i];
-            }
+            FloatLoops.toInts(readFloats(d), out);
         } else if (d.dataType() == DataType.DOUBLE) {
-            double[] f = readDoubles(d);
-            for (int i = 0; i < n; i++) {
-                out[i] = (int) f[i];
-            }
+            DoubleLoops.toInts(readDoubles(d), out);
         } else {
             INDArray flat = d.reshape(n);
             for (int i = 0; i < n; i++) {
@@ -188,18 +183,12 @@ final class Kernels {
     static void gatherRows(INDArray src, int[] rows, INDArray dst) {
         int d = Math.toIntExact(src.size(1));
         if (isDouble(src)) {
-            double[] s = readDoubles(src, 0);
             double[] o = doubles(1, rows.length * d, false);
-            for (int i = 0; i < rows.length; i++) {
-                System.arraycopy(s, rows[i] * d, o, i * d, d);
-            }
+            DoubleLoops.gatherRows(readDoubles(src, 0), rows, o, d);
             writeDoubles(dst, o);
         } else {
-            float[] s = readFloats(src, 0);
             float[] o = floats(1, rows.length * d, false);
-            for (int i = 0; i < rows.length; i++) {
-                System.arraycopy(s, rows[i] * d, o, i * d, d);
-            }
+            FloatLoops.gatherRows(readFloats(src, 0), rows, o, d);
             writeFloats(dst, o);
         }
     }
@@ -209,25 +198,19 @@ final class Kernels {
         int d = Math.toIntExact(src.size(1));
         int n = Math.toIntExact(dst.size(0));
         if (isDouble(src)) {
-            double[] s = readDoubles(src, 0);
             double[] o = doubles(1, n * d, true);
-            for (int i = 0; i < rows.length; i++) {
-                System.arraycopy(s, i * d, o, rows[i] * d, d);
-            }
+            DoubleLoops.scatterRows(readDoubles(src, 0), rows, o, d);
             writeDoubles(dst, o);
         } else {
-            float[] s = readFloats(src, 0);
             float[] o = floats(1, n * d, true);
-            for (int i = 0; i < rows.length; i++) {
-                System.arraycopy(s, i * d, o, rows[i] * d, d);
-            }
+            FloatLoops.scatterRows(readFloats(src, 0), rows, o, d);
             writeFloats(dst, o);
         }
     }
 
     /**
      * Cross-entropy of each row of a probability matrix against its label: {@code -log max(p[i, label[i]], tiny)}
-     * (tiny: the smallest normal float, so a vanishing probability gives a large finite loss). With
+     * (tiny: {@link FloatLoops#MIN_PROBABILITY}, the smallest normal float, in both precisions). With
      * {@code subtractOne}, also turns the probabilities into the gradient of the loss with respect to the logits,
      * {@code p - onehot(label)}, in place.
      *
@@ -240,25 +223,9 @@ final class Kernels {
         Nd4j.getAffinityManager().ensureLocation(probs, AffinityManager.Location.HOST);
         double[] loss = new double[labels.length];
         if (isDouble(probs)) {
-            DoubleBuffer b = probs.data().asNioDouble();
-            for (int i = 0; i < labels.length; i++) {
-                int at = base + i * v + labels[i];
-                double p = b.get(at);
-                loss[i] = -Math.log(Math.max(p, Float.MIN_NORMAL));
-                if (subtractOne) {
-                    b.put(at, p - 1);
-                }
-            }
+            DoubleLoops.crossEntropyRows(probs.data().asNioDouble(), base, v, labels, subtractOne, loss);
         } else {
-            FloatBuffer b = probs.data().asNioFloat();
-            for (int i = 0; i < labels.length; i++) {
-                int at = base + i * v + labels[i];
-                float p = b.get(at);
-                loss[i] = -Math.log(Math.max(p, Float.MIN_NORMAL));
-                if (subtractOne) {
-                    b.put(at, p - 1);
-                }
-            }
+            FloatLoops.crossEntropyRows(probs.data().asNioFloat(), base, v, labels, subtractOne, loss);
         }
         if (subtractOne) {
             Nd4j.getAffinityManager().tagLocation(probs, AffinityManager.Location.HOST);
@@ -287,7 +254,7 @@ final class Kernels {
             double[] xs = readDoubles(x, 0);
             double[] ys = doubles(1, xs.length, false);
             double[] r = doubles(2, rows, false);
-            layerNormRows(xs, readDoubles(gain), readDoubles(bias), ys, r, rows, d, eps);
+            DoubleLoops.layerNormRows(xs, readDoubles(gain), readDoubles(bias), ys, r, rows, d, eps);
             writeDoubles(y, ys);
             if (xhat != null) {
                 writeDoubles(xhat, xs);
@@ -297,68 +264,11 @@ final class Kernels {
             float[] xs = readFloats(x, 0);
             float[] ys = floats(1, xs.length, false);
             float[] r = floats(2, rows, false);
-            layerNormRows(xs, readFloats(gain), readFloats(bias), ys, r, rows, d, (float) eps);
+            FloatLoops.layerNormRows(xs, readFloats(gain), readFloats(bias), ys, r, rows, d, (float) eps);
             writeFloats(y, ys);
             if (xhat != null) {
                 writeFloats(xhat, xs);
                 writeFloats(rstd, r);
-            }
-        }
-    }
-
-    // The row loops are small separate methods: inlined into one large method with both types, HotSpot compiled
-    // the float loop about 6x slower (8 ms instead of 1.3 ms for 2048 x 128).
-
-    /** xs becomes the normalised rows; ys the output; r the reciprocal standard deviations. */
-    private static void layerNormRows(float[] xs, float[] g, float[] b, float[] ys, float[] r, int rows, int d,
-                                      float eps) {
-        for (int i = 0; i < rows; i++) {
-            r[i] = layerNormRow(xs, g, b, ys, i * d, d, eps);
-        }
-    }
-
-    private static float layerNormRow(float[] xs, float[] g, float[] b, float[] ys, int o, int d, float eps) {
-        float m = 0;
-        for (int j = 0; j < d; j++) {
-            m += xs[o + j];
-        }
-        m /= d;
-        float v = 0;
-        for (int j = 0; j < d; j++) {
-            float c = xs[o + j] - m;
-            xs[o + j] = c;
-            v += c * c;
-        }
-        float rs = (float) (1 / Math.sqrt(v / d + eps));
-        for (int j = 0; j < d; j++) {
-            float h = xs[o + j] * rs;
-            xs[o + j] = h;
-            ys[o + j] = h * g[j] + b[j];
-        }
-        return rs;
-    }
-
-    private static void layerNormRows(double[] xs, double[] g, double[] b, double[] ys, double[] r, int rows, int d,
-                                      double eps) {
-        for (int i = 0; i < rows; i++) {
-            int o = i * d;
-            double m = 0;
-            for (int j = 0; j < d; j++) {
-                m += xs[o + j];
-            }
-            m /= d;
-            double v = 0;
-            for (int j = 0; j < d; j++) {
-                double c = xs[o + j] - m;
-                xs[o + j] = c;
-                v += c * c;
-            }
-            double rs = 1 / Math.sqrt(v / d + eps);
-            r[i] = rs;
-            for (int j = 0; j < d; j++) {
-                double h = xs[o + j] * rs;
-                xs[o + j] = h;
-                ys[o + j] = h * g[j] + b[j];
             }
         }
     }
@@ -384,8 +294,8 @@ final class Kernels {
             double[] dx = residual == null ? doubles(0, rows * d, true) : readDoubles(residual, 0);
             double[] dg = new double[d];
             double[] db = new double[d];
-            layerNormBackRows(readDoubles(dy, 1), readDoubles(xhat, 2), readDoubles(rstd, 3), readDoubles(gain), dx,
-                dg, db, rows, d);
+            DoubleLoops.layerNormBackRows(readDoubles(dy, 1), readDoubles(xhat, 2), readDoubles(rstd, 3),
+                readDoubles(gain), dx, dg, db, rows, d);
             writeDoubles(dxOut, dx);
             writeDoubles(dGain, dg);
             writeDoubles(dBias, db);
@@ -393,60 +303,11 @@ final class Kernels {
             float[] dx = residual == null ? floats(0, rows * d, true) : readFloats(residual, 0);
             float[] dg = new float[d];
             float[] db = new float[d];
-            layerNormBackRows(readFloats(dy, 1), readFloats(xhat, 2), readFloats(rstd, 3), readFloats(gain), dx, dg,
-                db, rows, d);
+            FloatLoops.layerNormBackRows(readFloats(dy, 1), readFloats(xhat, 2), readFloats(rstd, 3),
+                readFloats(gain), dx, dg, db, rows, d);
             writeFloats(dxOut, dx);
             writeFloats(dGain, dg);
             writeFloats(dBias, db);
-        }
-    }
-
-    private static void layerNormBackRows(float[] dys, float[] xh, float[] r, float[] g, float[] dx, float[] dg,
-                                          float[] db, int rows, int d) {
-        for (int i = 0; i < rows; i++) {
-            layerNormBackRow(dys, xh, r[i], g, dx, dg, db, i * d, d);
-        }
-    }
-
-    private static void layerNormBackRow(float[] dys, float[] xh, float rs, float[] g, float[] dx, float[] dg,
-                                         float[] db, int o, int d) {
-        float m1 = 0;
-        float m2 = 0;
-        for (int j = 0; j < d; j++) {
-            float gy = dys[o + j];
-            float dxh = gy * g[j];
-            m1 += dxh;
-            m2 += dxh * xh[o + j];
-            dg[j] += gy * xh[o + j];
-            db[j] += gy;
-        }
-        m1 /= d;
-        m2 /= d;
-        for (int j = 0; j < d; j++) {
-            dx[o + j] += rs * (dys[o + j] * g[j] - m1 - xh[o + j] * m2);
-        }
-    }
-
-    private static void layerNormBackRows(double[] dys, double[] xh, double[] r, double[] g, double[] dx,
-                                          double[] dg, double[] db, int rows, int d) {
-        for (int i = 0; i < rows; i++) {
-            int o = i * d;
-            double m1 = 0;
-            double m2 = 0;
-            for (int j = 0; j < d; j++) {
-                double gy = dys[o + j];
-                double dxh = gy * g[j];
-                m1 += dxh;
-                m2 += dxh * xh[o + j];
-                dg[j] += gy * xh[o + j];
-                db[j] += gy;
-            }
-            m1 /= d;
-            m2 /= d;
-            double rs = r[i];
-            for (int j = 0; j < d; j++) {
-                dx[o + j] += rs * (dys[o + j] * g[j] - m1 - xh[o + j] * m2);
-            }
         }
     }
 

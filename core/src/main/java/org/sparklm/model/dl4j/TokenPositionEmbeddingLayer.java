@@ -12,8 +12,9 @@ import org.sparklm.model.dl4j.OpTimer.Group;
 
 /**
  * {@link TokenPositionEmbedding}: {@code out[b, t] = tok[ids[b, t]] + pos[t]}, then inverted dropout. The lookup and
- * the gradient's scatter-add run in Java over the copied tables (deterministic, unlike a parallel scatter op with
- * repeated ids).
+ * the gradient's scatter-add run in Java over the copied tables ({@link FloatLoops#gatherAddPeriodic} and
+ * {@link FloatLoops#scatterAddPeriodic}, or their generated double twins; deterministic, unlike a parallel scatter op
+ * with repeated ids).
  */
 final class TokenPositionEmbeddingLayer extends TransformerLayerImpl<TokenPositionEmbedding> {
 
@@ -57,30 +58,13 @@ final class TokenPositionEmbeddingLayer extends TransformerLayerImpl<TokenPositi
         INDArray pos = param(TokenPositionEmbedding.POSITIONS);
         int n = ids.length;
         if (Kernels.isDouble(out)) {
-            double[] w = Kernels.readDoubles(tok, 0);
-            double[] p = Kernels.readDoubles(pos, 1);
             double[] o = Kernels.doubles(2, n * d, false);
-            for (int i = 0; i < n; i++) {
-                int wr = ids[i] * d;
-                int pr = (int) (i % t) * d;
-                int or = i * d;
-                for (int j = 0; j < d; j++) {
-                    o[or + j] = w[wr + j] + p[pr + j];
-                }
-            }
+            DoubleLoops.gatherAddPeriodic(Kernels.readDoubles(tok, 0), ids, Kernels.readDoubles(pos, 1), (int) t, o,
+                d);
             Kernels.writeDoubles(out, o);
         } else {
-            float[] w = Kernels.readFloats(tok, 0);
-            float[] p = Kernels.readFloats(pos, 1);
             float[] o = Kernels.floats(2, n * d, false);
-            for (int i = 0; i < n; i++) {
-                int wr = ids[i] * d;
-                int pr = (int) (i % t) * d;
-                int or = i * d;
-                for (int j = 0; j < d; j++) {
-                    o[or + j] = w[wr + j] + p[pr + j];
-                }
-            }
+            FloatLoops.gatherAddPeriodic(Kernels.readFloats(tok, 0), ids, Kernels.readFloats(pos, 1), (int) t, o, d);
             Kernels.writeFloats(out, o);
         }
         tm = OpTimer.lap(Group.EMBEDDING, tm);
@@ -124,35 +108,16 @@ final class TokenPositionEmbeddingLayer extends TransformerLayerImpl<TokenPositi
         eps = Kernels.dense(eps, mgr, ArrayType.BP_WORKING_MEM);
         INDArray gTok = grad(TokenPositionEmbedding.TOKENS);
         INDArray gPos = grad(TokenPositionEmbedding.POSITIONS);
-        int n = ids.length;
         if (Kernels.isDouble(eps)) {
-            double[] e = Kernels.readDoubles(eps, 0);
             double[] gw = Kernels.doubles(1, Math.toIntExact(gTok.length()), true);
             double[] gp = Kernels.doubles(2, Math.toIntExact(gPos.length()), true);
-            for (int i = 0; i < n; i++) {
-                int wr = ids[i] * d;
-                int pr = (int) (i % t) * d;
-                int er = i * d;
-                for (int j = 0; j < d; j++) {
-                    gw[wr + j] += e[er + j];
-                    gp[pr + j] += e[er + j];
-                }
-            }
+            DoubleLoops.scatterAddPeriodic(Kernels.readDoubles(eps, 0), ids, (int) t, gw, gp, d);
             Kernels.writeDoubles(gTok, gw);
             Kernels.writeDoubles(gPos, gp);
         } else {
-            float[] e = Kernels.readFloats(eps, 0);
             float[] gw = Kernels.floats(1, Math.toIntExact(gTok.length()), true);
             float[] gp = Kernels.floats(2, Math.toIntExact(gPos.length()), true);
-            for (int i = 0; i < n; i++) {
-                int wr = ids[i] * d;
-                int pr = (int) (i % t) * d;
-                int er = i * d;
-                for (int j = 0; j < d; j++) {
-                    gw[wr + j] += e[er + j];
-                    gp[pr + j] += e[er + j];
-                }
-            }
+            FloatLoops.scatterAddPeriodic(Kernels.readFloats(eps, 0), ids, (int) t, gw, gp, d);
             Kernels.writeFloats(gTok, gw);
             Kernels.writeFloats(gPos, gp);
         }
