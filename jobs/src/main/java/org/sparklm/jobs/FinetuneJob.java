@@ -105,60 +105,119 @@ public final class FinetuneJob {
         if (!c.resume()) {
             AtomicOutput.checkWritable(fs, fs.makeQualified(out), c.overwrite());
         }
-        // ---- the pretrained model and its tokenizer
-        Checkpoint baseCp = PretrainedModel.locate(hconf, c.checkpoint(), "finetune");
-        PretrainRun base = pretrainRun(baseCp);
-        byte[] tokBytes;
-        try (InputStream in = baseCp.open(PretrainedModel.TOKENIZER_BLOB)) {
-            tokBytes = in.readAllBytes();
-        }
-        BpeTokenizer tok = new BpeTokenizer(TokenizerFiles.readTokenizerJson(new ByteArrayInputStream(tokBytes)));
-        SpecialTokens sp = tok.specialTokens();
-        TransformerConfig model = architecture(c, base);
+        Base base = Base.read(hconf, c);
+        Data data = Data.read(sc, c, base);
+        FinetuneRun run = resolve(c, base.run(), base.checkpoint(), base.model(), data.labels().labels(),
+            data.trainSet().size(), data.plan().stepsPerEpoch(), sc);
+        Start st = start(hconf, fs, out, c, run, base);
+        TrainableParams trainable = TrainableParams.of(st.net());
+        LOG.info("finetune: {} on {} ({} parameters, {} trainable, {}), {} classes; {} training examples ({}"
+                + " truncated), {} validation; {} workers x {} examples, {} steps per epoch, {} rounds of {} steps",
+            run.method().key(), c.checkpoint(), st.net().numParams(), trainable.count(), run.init().key(),
+            data.labels().size(), data.trainSet().size(), data.train().stats().truncated, data.valSet().size(),
+            run.workers(), c.batchSizePerWorker(), data.plan().stepsPerEpoch(), run.rounds(),
+            run.averagingFrequency());
 
-        // ---- the labelled text, encoded on the executors
-        FinetuneConfig.Pooling pooling = ClassifierModel.resolve(c.pooling());
-        int prefixId = FinetunedModel.prefixId(pooling, sp);
-        if (pooling == FinetuneConfig.Pooling.FIRST && prefixId < 0) {
-            throw new UsageException("finetune: --pooling first needs a " + SpecialTokens.CLS + " token in the"
-                + " tokenizer");
-        }
-        ExampleEncoder encoder = new ExampleEncoder(new LabelledText(c.format(), c.textField(), c.labelField()),
-            prefixId, FinetunedModel.suffixId(base.objective(), sp), maxLength(c, model));
-        Encoded train = LabelledInput.encode(sc, "finetune", "--train", c.train(), encoder, tokBytes, c.strict());
-        Encoded val = LabelledInput.encode(sc, "finetune", "--val", c.val(), encoder, tokBytes, c.strict());
-        LabelSet labels;
-        try {
-            labels = new LabelSet(train.labels());
-        } catch (IllegalArgumentException e) {
-            throw new UsageException("finetune: --train: " + e.getMessage());
-        }
-        TreeSet<String> unseen = new TreeSet<>(val.labels());
-        unseen.removeAll(labels.labels());
-        if (!unseen.isEmpty()) {
-            throw new UsageException("finetune: the validation data has label(s) the training data never has: "
-                + String.join(", ", unseen.stream().limit(5).toList()) + " (training labels: "
-                + String.join(", ", labels.labels().stream().limit(20).toList()) + ")");
-        }
-        ExampleSet trainSet = train.set(labels);
-        ExampleSet valSet = val.set(labels);
-        int workers = c.workers() > 0 ? c.workers() : Math.max(1, sc.defaultParallelism());
-        EpochPlan plan;
-        try {
-            plan = new EpochPlan(trainSet.size(), workers, c.batchSizePerWorker(), c.seed());
-        } catch (IllegalArgumentException e) {
-            throw new UsageException("finetune: " + e.getMessage());
-        }
-        FinetuneRun run = resolve(c, base, baseCp, model, labels.labels(), trainSet.size(), plan.stepsPerEpoch(),
-            sc);
+        // ---- the rounds
+        int padId = Math.max(0, base.tokenizer().specialTokens().idOf(SpecialTokens.PAD));
+        Broadcast<ExampleSet> examples = sc.broadcast(data.trainSet());
+        RoundTrainingMaster tm = RoundTrainingMaster.create(run.workers(), c.batchSizePerWorker(),
+            run.averagingFrequency(), run.seed()).onlyTrainable(st.net());
+        OptimizerConfig opt = run.optimizer();
+        int evalEvery = c.evalEvery() > 0 ? c.evalEvery()
+            : (int) Math.max(1, Math.round((double) data.plan().stepsPerEpoch() / run.averagingFrequency()));
+        RoundLoop.Plan loop = new RoundLoop.Plan((int) run.rounds(), run.averagingFrequency(),
+            (long) run.workers() * c.batchSizePerWorker(), evalEvery, Integer.MAX_VALUE, 0,
+            s -> opt.schedule().valueAt((int) s, 0));
+        Job job = new Job(run, examples, data.plan(), run.steps(), padId, data.valSet(), data.labels(),
+            base.tokenizerBytes(), CheckpointStore.open(hconf, new Path(out, FinetunedModel.BEST_DIR).toString(), 1),
+            bestSoFar(hconf, out, st.start()));
+        RoundLoop.Outcome done = RoundLoop.run(sc, job, loop, st.start(), new SparkComputationGraph(sc, st.net(), tm),
+            tm, st.store(), st.log());
+        examples.destroy(false);
 
-        // ---- a new classifier, or the newest intact checkpoint of an interrupted run
+        // ---- labels.json, result.json, report.html
+        ClassifierEvaluation last = ClassifierEvaluation.of(done.net(), data.valSet(), 64, padId,
+            data.labels().size());
+        ObjectNode result = result(run, st.net(), trainable, data.train(), data.val(), last, job.best,
+            st.log().records(), (System.nanoTime() - t0) / 1e9);
+        AtomicCommit.writeFile(fs, new Path(out, LabelSet.FILE),
+            o -> Json.pretty().writeValue(o, data.labels().toJson()), true);
+        AtomicCommit.writeFile(fs, new Path(out, RESULT), o -> Json.pretty().writeValue(o, result), true);
+        FinetuneReport.write(hconf, c.output(), new FinetuneReport.Input("sparklm finetune: " + run.method().key()
+            + " on " + c.checkpoint(), run.toJson(), result, data.labels().labels(), last.metrics().confusion(),
+            st.log().records(), Instant.now()));
+        LOG.info(String.format(Locale.ROOT, "finetune: done: validation accuracy %.4f (best %.4f at step %d),"
+                + " macro-F1 %.4f, majority class %.4f; %s/{%s,%s,report.html}", last.accuracy(),
+            job.best == null ? last.accuracy() : job.best.accuracy, job.best == null ? done.lastCheckpointStep()
+                : job.best.step, last.metrics().macroF1(), result.path("majority_class_accuracy").asDouble(),
+            c.output(), RESULT, FinetunedModel.BEST_DIR));
+        return new Result(done.net(), run, st.log().records(), result);
+    }
+
+    /** The pretrained model: its checkpoint, run, tokenizer, and the classifier's architecture. */
+    record Base(Checkpoint checkpoint, PretrainRun run, byte[] tokenizerBytes, BpeTokenizer tokenizer,
+                TransformerConfig model) {
+        static Base read(Configuration hconf, FinetuneConfig c) throws IOException {
+            Checkpoint cp = PretrainedModel.locate(hconf, c.checkpoint(), "finetune");
+            PretrainRun run = pretrainRun(cp);
+            byte[] bytes;
+            try (InputStream in = cp.open(PretrainedModel.TOKENIZER_BLOB)) {
+                bytes = in.readAllBytes();
+            }
+            BpeTokenizer tok = new BpeTokenizer(TokenizerFiles.readTokenizerJson(new ByteArrayInputStream(bytes)));
+            return new Base(cp, run, bytes, tok, architecture(c, run));
+        }
+    }
+
+    /** The labelled text, encoded on the executors: the examples, the classes, the epochs' plan. */
+    record Data(Encoded train, Encoded val, LabelSet labels, ExampleSet trainSet, ExampleSet valSet, EpochPlan plan) {
+        static Data read(JavaSparkContext sc, FinetuneConfig c, Base base) throws IOException {
+            SpecialTokens sp = base.tokenizer().specialTokens();
+            FinetuneConfig.Pooling pooling = ClassifierModel.resolve(c.pooling());
+            int prefixId = FinetunedModel.prefixId(pooling, sp);
+            if (pooling == FinetuneConfig.Pooling.FIRST && prefixId < 0) {
+                throw new UsageException("finetune: --pooling first needs a " + SpecialTokens.CLS + " token in the"
+                    + " tokenizer");
+            }
+            ExampleEncoder encoder = new ExampleEncoder(new LabelledText(c.format(), c.textField(), c.labelField()),
+                prefixId, FinetunedModel.suffixId(base.run().objective(), sp), maxLength(c, base.model()));
+            byte[] tok = base.tokenizerBytes();
+            Encoded train = LabelledInput.encode(sc, "finetune", "--train", c.train(), encoder, tok, c.strict());
+            Encoded val = LabelledInput.encode(sc, "finetune", "--val", c.val(), encoder, tok, c.strict());
+            LabelSet labels;
+            try {
+                labels = new LabelSet(train.labels());
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("finetune: --train: " + e.getMessage());
+            }
+            TreeSet<String> unseen = new TreeSet<>(val.labels());
+            unseen.removeAll(labels.labels());
+            if (!unseen.isEmpty()) {
+                throw new UsageException("finetune: the validation data has label(s) the training data never has: "
+                    + String.join(", ", unseen.stream().limit(5).toList()) + " (training labels: "
+                    + String.join(", ", labels.labels().stream().limit(20).toList()) + ")");
+            }
+            ExampleSet trainSet = train.set(labels);
+            int workers = c.workers() > 0 ? c.workers() : Math.max(1, sc.defaultParallelism());
+            try {
+                return new Data(train, val, labels, trainSet, val.set(labels), new EpochPlan(trainSet.size(),
+                    workers, c.batchSizePerWorker(), c.seed()));
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("finetune: " + e.getMessage());
+            }
+        }
+    }
+
+    /** Where the rounds start: a new classifier, or the newest intact checkpoint of an interrupted run. */
+    record Start(ComputationGraph net, MetricsLog log, RoundLoop.Start start, CheckpointStore store) {
+    }
+
+    private static Start start(Configuration hconf, FileSystem fs, Path out, FinetuneConfig c, FinetuneRun run,
+                               Base base) throws IOException {
         CheckpointStore store = CheckpointStore.open(hconf, c.output(), c.keepCheckpoints());
-        ComputationGraph net;
-        MetricsLog log;
-        RoundLoop.Start start = RoundLoop.Start.NEW;
-        ComputationGraph baseNet = c.init() == FinetuneConfig.Init.PRETRAINED ? PretrainedModel.network(baseCp, false)
-            : null;
+        ComputationGraph baseNet = c.init() == FinetuneConfig.Init.PRETRAINED
+            ? PretrainedModel.network(base.checkpoint(), false) : null;
         if (c.resume()) {
             Checkpoint cp = store.latestIntact(true).latest().orElseThrow(() -> new UsageException(
                 "finetune: nothing to resume: no intact checkpoint in " + store.root()));
@@ -167,59 +226,18 @@ public final class FinetuneJob {
                 throw new UsageException("finetune: --resume: the checkpoint's " + diff
                     + " (give the original options)");
             }
-            net = FinetunedModel.restore(cp, run, baseNet, true);
+            ComputationGraph net = FinetunedModel.restore(cp, run, baseNet, true);
             net.getConfiguration().setIterationCount((int) cp.step());
-            start = new RoundLoop.Start(cp.step(), cp.readState().path("elapsed_seconds").asDouble());
-            log = MetricsLog.resume(hconf, c.output(), cp.step());
-        } else {
-            if (c.overwrite() && fs.exists(out)) {
-                LOG.info("finetune: --overwrite: deleting the previous run {}", out);
-                fs.delete(out, true);
-            }
-            Nd4j.getRandom().setSeed(run.seed());
-            net = ClassifierModel.create(run, baseNet, DataType.FLOAT);
-            log = MetricsLog.create(hconf, c.output());
+            return new Start(net, MetricsLog.resume(hconf, c.output(), cp.step()), new RoundLoop.Start(cp.step(),
+                cp.readState().path("elapsed_seconds").asDouble()), store);
         }
-        TrainableParams trainable = TrainableParams.of(net);
-        LOG.info("finetune: {} on {} ({} parameters, {} trainable, {}), {} classes; {} training examples ({}"
-                + " truncated), {} validation; {} workers x {} examples, {} steps per epoch, {} rounds of {} steps",
-            run.method().key(), c.checkpoint(), net.numParams(), trainable.count(),
-            run.init().key(), labels.size(), trainSet.size(), train.stats().truncated, valSet.size(), workers,
-            c.batchSizePerWorker(), plan.stepsPerEpoch(), run.rounds(), run.averagingFrequency());
-
-        int padId = Math.max(0, sp.idOf(SpecialTokens.PAD));
-        Broadcast<ExampleSet> examples = sc.broadcast(trainSet);
-        RoundTrainingMaster tm = RoundTrainingMaster.create(workers, c.batchSizePerWorker(),
-            run.averagingFrequency(), run.seed()).onlyTrainable(net);
-        OptimizerConfig opt = run.optimizer();
-        int evalEvery = c.evalEvery() > 0 ? c.evalEvery()
-            : (int) Math.max(1, Math.round((double) plan.stepsPerEpoch() / run.averagingFrequency()));
-        RoundLoop.Plan loop = new RoundLoop.Plan((int) run.rounds(), run.averagingFrequency(),
-            (long) workers * c.batchSizePerWorker(), evalEvery, Integer.MAX_VALUE, 0,
-            s -> opt.schedule().valueAt((int) s, 0));
-        Job job = new Job(run, examples, plan, run.steps(), padId, valSet, labels, tokBytes,
-            CheckpointStore.open(hconf, new Path(out, FinetunedModel.BEST_DIR).toString(), 1), tm,
-            bestSoFar(hconf, out, start));
-        RoundLoop.Outcome done = RoundLoop.run(sc, job, loop, start, new SparkComputationGraph(sc, net, tm), tm,
-            store, log);
-        examples.destroy(false);
-
-        // ---- labels.json, result.json, report.html
-        ClassifierEvaluation last = ClassifierEvaluation.of(done.net(), valSet, 64, padId, labels.size());
-        ObjectNode result = result(run, net, trainable, train, val, last, job.best, log.records(),
-            (System.nanoTime() - t0) / 1e9);
-        AtomicCommit.writeFile(fs, new Path(out, LabelSet.FILE), o -> Json.pretty().writeValue(o, labels.toJson()),
-            true);
-        AtomicCommit.writeFile(fs, new Path(out, RESULT), o -> Json.pretty().writeValue(o, result), true);
-        FinetuneReport.write(hconf, c.output(), new FinetuneReport.Input("sparklm finetune: " + run.method().key()
-            + " on " + c.checkpoint(), run.toJson(), result, labels.labels(), last.metrics().confusion(),
-            log.records(), Instant.now()));
-        LOG.info(String.format(Locale.ROOT, "finetune: done: validation accuracy %.4f (best %.4f at step %d),"
-                + " macro-F1 %.4f, majority class %.4f; %s/{%s,%s,report.html}", last.accuracy(),
-            job.best == null ? last.accuracy() : job.best.accuracy, job.best == null ? done.lastCheckpointStep()
-                : job.best.step, last.metrics().macroF1(), result.path("majority_class_accuracy").asDouble(),
-            c.output(), RESULT, FinetunedModel.BEST_DIR));
-        return new Result(done.net(), run, log.records(), result);
+        if (c.overwrite() && fs.exists(out)) {
+            LOG.info("finetune: --overwrite: deleting the previous run {}", out);
+            fs.delete(out, true);
+        }
+        Nd4j.getRandom().setSeed(run.seed());
+        return new Start(ClassifierModel.create(run, baseNet, DataType.FLOAT), MetricsLog.create(hconf, c.output()),
+            RoundLoop.Start.NEW, store);
     }
 
     private static PretrainRun pretrainRun(Checkpoint cp) throws IOException {
@@ -310,11 +328,10 @@ public final class FinetuneJob {
         private final LabelSet labels;
         private final byte[] tokenizer;
         private final CheckpointStore bestStore;
-        private final RoundTrainingMaster tm;
         Best best;
 
         Job(FinetuneRun run, Broadcast<ExampleSet> examples, EpochPlan plan, long steps, int padId, ExampleSet val,
-            LabelSet labels, byte[] tokenizer, CheckpointStore bestStore, RoundTrainingMaster tm, Best best) {
+            LabelSet labels, byte[] tokenizer, CheckpointStore bestStore, Best best) {
             this.run = run;
             this.examples = examples;
             this.plan = plan;
@@ -324,7 +341,6 @@ public final class FinetuneJob {
             this.labels = labels;
             this.tokenizer = tokenizer;
             this.bestStore = bestStore;
-            this.tm = tm;
             this.best = best;
         }
 

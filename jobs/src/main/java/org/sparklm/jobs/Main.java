@@ -47,6 +47,8 @@ public final class Main {
               import      turn an export directory back into a checkpoint (no Spark)
               bench-bpe   benchmark bpe-train and the encoder on a corpus (Spark job, prints JSON)
               bench-shard benchmark the shard job against the single-thread encoder (Spark job, prints JSON)
+              bench-finetune  label efficiency of every fine-tuning method against training from scratch (Spark
+                          job, prints JSON)
               bench-outer compare parameter averaging, with and without the Nesterov outer step, against the
                           synchronous equivalent (Spark job, prints JSON)
               bench-train-step  benchmark one JVM's training step of a Transformer (no Spark, prints JSON)
@@ -96,13 +98,14 @@ public final class Main {
                 case "bench-bpe" -> BenchBpeCommand.main(rest);
                 case "bench-shard" -> BenchShardCommand.main(rest);
                 case "bench-outer" -> BenchOuterCommand.main(rest);
+                case "bench-finetune" -> BenchFinetuneCommand.main(rest);
                 case "bench-train-step" -> {
                     return org.sparklm.model.TrainStepBench.run(rest, System.out);
                 }
                 case "tokenize" -> {
                     return TokenizeCommand.run(rest, System.in, System.out);
                 }
-                default -> throw new UsageException("unknown command '" + cmd + "' (commands: bpe-train, shard, pretrain, evaluate, generate, fill-mask, finetune, classify, finetune-merge, make-passages, export, import, bench-bpe, bench-shard, bench-outer, bench-train-step, tokenize)");
+                default -> throw new UsageException("unknown command '" + cmd + "' (commands: bpe-train, shard, pretrain, evaluate, generate, fill-mask, finetune, classify, finetune-merge, make-passages, export, import, bench-bpe, bench-shard, bench-outer, bench-finetune, bench-train-step, tokenize)");
             }
             return 0;
         } catch (UsageException | AtomicOutput.OutputExistsException | FileNotFoundException
