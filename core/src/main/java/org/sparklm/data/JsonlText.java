@@ -21,15 +21,20 @@ public final class JsonlText {
             throw new IllegalArgumentException("the text field name is empty");
         }
         this.field = field;
-        this.pointer = field.startsWith("/") ? JsonPointer.compile(field) : JsonPointer.compile("/" + escape(field));
+        this.pointer = pointer(field);
     }
 
     private static String escape(String name) {
         return name.replace("~", "~0").replace("/", "~1");
     }
 
-    /** The text of one line (UTF-8 bytes); a line that is not a JSON object holding a string there is Malformed. */
-    public String text(byte[] line, int off, int len) throws Malformed {
+    /** A field name as a JSON pointer: itself when it starts with {@code /}, else the top-level field. */
+    public static JsonPointer pointer(String field) {
+        return field.startsWith("/") ? JsonPointer.compile(field) : JsonPointer.compile("/" + escape(field));
+    }
+
+    /** One line (UTF-8 bytes) as a JSON object; anything else is Malformed. */
+    public static JsonNode object(byte[] line, int off, int len) throws Malformed {
         JsonNode root;
         try {
             root = JSON.readTree(line, off, len);
@@ -41,7 +46,12 @@ public final class JsonlText {
         if (root == null || !root.isObject()) {
             throw new Malformed("not a JSON object");
         }
-        JsonNode v = root.at(pointer);
+        return root;
+    }
+
+    /** The text of one line (UTF-8 bytes); a line that is not a JSON object holding a string there is Malformed. */
+    public String text(byte[] line, int off, int len) throws Malformed {
+        JsonNode v = object(line, off, len).at(pointer);
         if (v.isMissingNode() || v.isNull()) {
             throw new Malformed("no field '" + field + "'");
         }

@@ -33,7 +33,6 @@ import org.sparklm.pretrain.PretrainedModel;
 import org.sparklm.tokenizer.bpe.BpeModel;
 import org.sparklm.tokenizer.bpe.TokenizerFiles;
 import org.sparklm.train.Objective;
-import org.sparklm.train.OptimizerConfig;
 
 /**
  * Reads an export directory (either layout, recognised from {@code config.json}) back into a model, and writes it as

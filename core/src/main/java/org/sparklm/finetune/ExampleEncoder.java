@@ -2,7 +2,6 @@ package org.sparklm.finetune;
 
 import java.io.Serializable;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import org.sparklm.tokenizer.Tokenizer;
 
@@ -106,21 +105,10 @@ public final class ExampleEncoder implements Serializable {
             return null;
         }
         int[] ids = tok.encode(ex.text(), false);
-        int room = maxLength - (prefixId >= 0 ? 1 : 0) - (suffixId >= 0 ? 1 : 0);
-        if (ids.length > room) {
+        if (ids.length > room()) {
             stats.truncated++;
-            ids = Arrays.copyOf(ids, room);
         }
-        int[] out = new int[ids.length + (prefixId >= 0 ? 1 : 0) + (suffixId >= 0 ? 1 : 0)];
-        int p = 0;
-        if (prefixId >= 0) {
-            out[p++] = prefixId;
-        }
-        System.arraycopy(ids, 0, out, p, ids.length);
-        p += ids.length;
-        if (suffixId >= 0) {
-            out[p] = suffixId;
-        }
+        int[] out = frame(ids);
         stats.examples++;
         stats.tokens += out.length;
         return new Encoded(file, offset, out, ex.label());
@@ -128,20 +116,25 @@ public final class ExampleEncoder implements Serializable {
 
     /** Encodes a text given directly (classify): the same framing and cut as training. */
     public int[] encodeText(Tokenizer tok, String text) {
-        int[] ids = tok.encode(text, false);
-        int room = maxLength - (prefixId >= 0 ? 1 : 0) - (suffixId >= 0 ? 1 : 0);
-        if (ids.length > room) {
-            ids = Arrays.copyOf(ids, room);
-        }
-        int[] out = new int[ids.length + (prefixId >= 0 ? 1 : 0) + (suffixId >= 0 ? 1 : 0)];
+        return frame(tok.encode(text, false));
+    }
+
+    /** Tokens of text an example holds besides its framing. */
+    private int room() {
+        return maxLength - (prefixId >= 0 ? 1 : 0) - (suffixId >= 0 ? 1 : 0);
+    }
+
+    /** The text's ids cut to {@link #room()}, with the framing tokens around them. */
+    private int[] frame(int[] ids) {
+        int n = Math.min(ids.length, room());
+        int[] out = new int[n + maxLength - room()];
         int p = 0;
         if (prefixId >= 0) {
             out[p++] = prefixId;
         }
-        System.arraycopy(ids, 0, out, p, ids.length);
-        p += ids.length;
+        System.arraycopy(ids, 0, out, p, n);
         if (suffixId >= 0) {
-            out[p] = suffixId;
+            out[p + n] = suffixId;
         }
         return out;
     }

@@ -90,24 +90,15 @@ public record FinetunedModel(Checkpoint checkpoint, FinetuneRun run, Computation
      * checkpoint when it has one, else its newest intact checkpoint).
      */
     public static Checkpoint locate(Configuration conf, String dir, String command) throws IOException {
-        Path p = new Path(dir);
-        FileSystem fs = p.getFileSystem(conf);
-        if (!fs.exists(p)) {
-            throw new UsageException(command + ": " + dir + " does not exist");
-        }
-        if (fs.exists(new Path(p, CheckpointManifest.FILE))) {
-            return CheckpointStore.load(conf, dir, false);
-        }
-        Path best = new Path(p, BEST_DIR);
-        if (fs.exists(best)) {
+        Path best = new Path(new Path(dir), BEST_DIR);
+        FileSystem fs = best.getFileSystem(conf);
+        if (fs.exists(best) && !fs.exists(new Path(new Path(dir), CheckpointManifest.FILE))) {
             var found = CheckpointStore.open(conf, best.toString(), 1).latestIntact(false).latest();
             if (found.isPresent()) {
                 return found.get();
             }
         }
-        return CheckpointStore.open(conf, dir, 1).latestIntact(false).latest().orElseThrow(() ->
-            new UsageException(command + ": " + dir + " is neither a classifier checkpoint nor a fine-tuning run"
-                + " directory with an intact checkpoint"));
+        return PretrainedModel.locate(conf, dir, command);
     }
 
     /** The run stored in a checkpoint; a checkpoint of something else is a UsageException. */

@@ -1,13 +1,11 @@
 package org.sparklm.finetune;
 
-import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonPointer;
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.IOException;
 import java.io.Serializable;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
-import org.sparklm.io.Json;
+import org.sparklm.data.JsonlText;
 
 /**
  * Reads one labelled example from one line of a labelled-text file: JSON Lines (the text and the label in fields named
@@ -51,6 +49,10 @@ public final class LabelledText implements Serializable {
         }
     }
 
+    private static JsonPointer pointer(String field) {
+        return JsonlText.pointer(field);
+    }
+
     private final Format format;
     private final String textField;
     private final String labelField;
@@ -66,10 +68,6 @@ public final class LabelledText implements Serializable {
         this.labelField = labelField;
     }
 
-    private static JsonPointer pointer(String field) {
-        return field.startsWith("/") ? JsonPointer.compile(field)
-            : JsonPointer.compile("/" + field.replace("~", "~0").replace("/", "~1"));
-    }
 
     /** The example on a line (UTF-8 bytes, without its line terminator). */
     public Example parse(byte[] line, int off, int len) throws Malformed {
@@ -91,14 +89,9 @@ public final class LabelledText implements Serializable {
         }
         JsonNode root;
         try {
-            root = Json.MAPPER.readTree(line, off, len);
-        } catch (JsonParseException e) {
-            throw new Malformed("invalid JSON: " + e.getOriginalMessage());
-        } catch (IOException e) {
-            throw new Malformed("invalid JSON: " + e.getMessage());
-        }
-        if (root == null || !root.isObject()) {
-            throw new Malformed("not a JSON object");
+            root = JsonlText.object(line, off, len);
+        } catch (JsonlText.Malformed e) {
+            throw new Malformed(e.getMessage());
         }
         JsonNode t = root.at(textPointer);
         if (t.isMissingNode() || t.isNull()) {

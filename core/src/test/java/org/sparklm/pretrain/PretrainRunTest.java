@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.junit.jupiter.api.Test;
-import org.sparklm.io.Json;
 import org.sparklm.model.AttentionMode;
 import org.sparklm.model.TransformerConfig;
 import org.sparklm.train.Objective;

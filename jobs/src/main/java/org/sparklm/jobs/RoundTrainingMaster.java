@@ -250,9 +250,49 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
         }
     }
 
+    /**
+     * One round: each partition's minibatches go to one worker exactly as they are. (dl4j-spark's own
+     * {@code ExecuteWorkerMultiDataSetFlatMap} re-batches a partition's examples into minibatches of
+     * {@code batchSizePerWorker}, merging and splitting the ones it is given: for fine-tuning, whose minibatches differ
+     * in size and length, that would change the steps and merge masks of different lengths.)
+     */
     @Override
     protected void executeTrainingDirect(SparkComputationGraph graph, JavaRDD<MultiDataSet> trainingData) {
-        doIteration(graph, trainingData, round, rounds);
+        ParameterAveragingTrainingWorker worker = getWorkerInstance(graph);
+        JavaRDD<ParameterAveragingTrainingResult> results = trainingData.mapPartitions(new RoundFunction(worker));
+        processResults(null, graph, results, round, rounds);
+    }
+
+    /** A worker training its partition's minibatches in order, one step each. */
+    static final class RoundFunction
+        implements org.apache.spark.api.java.function.FlatMapFunction<java.util.Iterator<MultiDataSet>,
+        ParameterAveragingTrainingResult> {
+        private static final long serialVersionUID = 1L;
+        private final ParameterAveragingTrainingWorker worker;
+
+        RoundFunction(ParameterAveragingTrainingWorker worker) {
+            this.worker = worker;
+        }
+
+        @Override
+        public java.util.Iterator<ParameterAveragingTrainingResult> call(java.util.Iterator<MultiDataSet> it) {
+            if (!it.hasNext()) {
+                return java.util.List.of(worker.getFinalResultNoData()).iterator();
+            }
+            try {
+                ComputationGraph net = worker.getInitialModelGraph();
+                while (it.hasNext()) {
+                    MultiDataSet next = it.next();
+                    ParameterAveragingTrainingResult r = worker.processMinibatch(next, net, !it.hasNext());
+                    if (r != null) {
+                        return java.util.List.of(r).iterator();
+                    }
+                }
+                return java.util.List.of(worker.getFinalResult(net)).iterator();
+            } finally {
+                Nd4j.getExecutioner().commit();
+            }
+        }
     }
 
     @Override

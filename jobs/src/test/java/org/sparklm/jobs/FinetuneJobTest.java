@@ -20,7 +20,6 @@ import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.spark.impl.graph.SparkComputationGraph;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -197,10 +196,11 @@ class FinetuneJobTest extends SparkTestBase {
     @Test
     void oneWorkerEqualsLocalTrainingOfTheTrainableParameters() throws IOException {
         Path out = tmp.resolve("w1");
-        FinetuneJob.Result r = finetune(out, "lora", "--workers", "1", "--epochs", "0.2", "--lora-targets",
-            "q,k,v,o", "--head-dropout", "0");
+        // batches of 7 out of 240 examples: minibatches of 7 and 6 examples of different lengths, trained as they are
+        FinetuneJob.Result r = finetune(out, "lora", "--workers", "1", "--epochs", "1", "--lora-targets",
+            "q,k,v,o", "--head-dropout", "0", "--batch-size-per-worker", "7");
         FinetuneRun run = r.run();
-        assertEquals(6, run.steps());
+        assertEquals(36, run.steps());
         // the same steps locally, from the same initial classifier
         ComputationGraph pretrained = PretrainedModel.network(PretrainedModel.locate(new Configuration(),
             base.toString(), "test"), false);
@@ -220,7 +220,8 @@ class FinetuneJobTest extends SparkTestBase {
             ex.add(new ExampleSet.Encoded(e.tokens(), labels.id(e.label())));
         }
         ExampleSet set = new ExampleSet(ex);
-        EpochPlan plan = new EpochPlan(set.size(), 1, 8, run.seed());
+        EpochPlan plan = new EpochPlan(set.size(), 1, 7, run.seed());
+        assertEquals(6, plan.minibatch(34, 0).length, "uneven minibatches");
         for (long s = 0; s < run.steps(); s++) {
             if (s % run.averagingFrequency() == 0) {
                 Nd4j.getRandom().setSeed(run.seed() * 31 + s * 1_000_003L);

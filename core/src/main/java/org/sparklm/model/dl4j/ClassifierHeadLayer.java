@@ -1,7 +1,5 @@
 package org.sparklm.model.dl4j;
 
-import java.util.List;
-import org.deeplearning4j.nn.api.layers.IOutputLayer;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.gradient.DefaultGradient;
 import org.deeplearning4j.nn.gradient.Gradient;
@@ -12,8 +10,6 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastMulOp;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
-import org.nd4j.linalg.dataset.api.DataSet;
-import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -25,42 +21,11 @@ import org.nd4j.linalg.factory.Nd4j;
  * <p>Like {@link LmHeadLayer}, training computes the loss once, in the backward pass, and keeps it for
  * {@link #computeScore}. Frozen parameters (the LayerNorm when the pretrained body is kept) get no gradient.
  */
-public final class ClassifierHeadLayer extends TransformerLayerImpl<ClassifierHead> implements IOutputLayer {
+public final class ClassifierHeadLayer extends OutputLayerImpl<ClassifierHead> {
 
-    private INDArray labels;
-    private double loss = Double.NaN;
-    private boolean lossReady;
-    private INDArray lossInput;
 
     ClassifierHeadLayer(NeuralNetConfiguration conf, DataType dataType) {
         super(conf, dataType);
-    }
-
-    @Override
-    public void setInput(INDArray input, LayerWorkspaceMgr workspaceMgr) {
-        super.setInput(input, workspaceMgr);
-        lossReady = false;
-    }
-
-    @Override
-    public void setLabels(INDArray labels) {
-        this.labels = labels;
-        lossReady = false;
-    }
-
-    @Override
-    public INDArray getLabels() {
-        return labels;
-    }
-
-    @Override
-    public boolean needsLabels() {
-        return true;
-    }
-
-    /** The mean cross-entropy of the last training step or score computation, or NaN. */
-    public double lastLoss() {
-        return loss;
     }
 
     /** What the backward pass needs from the forward pass. */
@@ -206,9 +171,7 @@ public final class ClassifierHeadLayer extends TransformerLayerImpl<ClassifierHe
         long d = conf.getDModel();
         int[] ids = labelIds(b);
         Forward f = forward(true, mgr, work, work);
-        loss = crossEntropy(f.probs(), ids, null);
-        lossReady = true;
-        lossInput = input;
+        lossOf(crossEntropy(f.probs(), ids, null));
 
         INDArray dlogits = f.probs();                                        // becomes (p - onehot) / b
         for (int i = 0; i < b; i++) {
@@ -265,11 +228,9 @@ public final class ClassifierHeadLayer extends TransformerLayerImpl<ClassifierHe
     public double computeScore(double fullNetRegScore, boolean training, LayerWorkspaceMgr mgr) {
         assertInputSet(false);
         checkInput();
-        if (!lossReady || lossInput != input) {
+        if (!hasLoss()) {
             Forward f = forward(training, mgr, ArrayType.FF_WORKING_MEM, ArrayType.FF_WORKING_MEM);
-            loss = crossEntropy(f.probs(), labelIds(input.size(0)), null);
-            lossReady = true;
-            lossInput = input;
+            lossOf(crossEntropy(f.probs(), labelIds(input.size(0)), null));
         }
         score = loss + fullNetRegScore;
         return score;
@@ -291,48 +252,8 @@ public final class ClassifierHeadLayer extends TransformerLayerImpl<ClassifierHe
     }
 
     @Override
-    public double f1Score(DataSet data) {
-        throw new UnsupportedOperationException("use the finetune evaluation");
-    }
-
-    @Override
-    public double f1Score(INDArray examples, INDArray labels) {
-        throw new UnsupportedOperationException("use the finetune evaluation");
-    }
-
-    @Override
     @Deprecated
     public int numLabels() {
         return layerConf().getClasses();
-    }
-
-    @Override
-    public void fit(DataSetIterator iter) {
-        throw new UnsupportedOperationException("train the ComputationGraph instead");
-    }
-
-    @Override
-    public int[] predict(INDArray examples) {
-        throw new UnsupportedOperationException("use the network's output");
-    }
-
-    @Override
-    public List<String> predict(DataSet dataSet) {
-        throw new UnsupportedOperationException("use the network's output");
-    }
-
-    @Override
-    public void fit(INDArray examples, INDArray labels) {
-        throw new UnsupportedOperationException("train the ComputationGraph instead");
-    }
-
-    @Override
-    public void fit(DataSet data) {
-        throw new UnsupportedOperationException("train the ComputationGraph instead");
-    }
-
-    @Override
-    public void fit(INDArray examples, int[] labels) {
-        throw new UnsupportedOperationException("train the ComputationGraph instead");
     }
 }

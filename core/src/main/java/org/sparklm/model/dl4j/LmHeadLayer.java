@@ -1,7 +1,5 @@
 package org.sparklm.model.dl4j;
 
-import java.util.List;
-import org.deeplearning4j.nn.api.layers.IOutputLayer;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.gradient.DefaultGradient;
 import org.deeplearning4j.nn.gradient.Gradient;
@@ -11,8 +9,6 @@ import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
-import org.nd4j.linalg.dataset.api.DataSet;
-import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 import org.nd4j.linalg.factory.Nd4j;
 import org.sparklm.model.dl4j.OpTimer.Group;
 
@@ -24,42 +20,11 @@ import org.sparklm.model.dl4j.OpTimer.Group;
  * positions go through the vocabulary-sized product: for masked-LM (15% of positions counted) that is about 6x less
  * work in the largest matrix product of a small model.
  */
-public final class LmHeadLayer extends TransformerLayerImpl<LmHead> implements IOutputLayer {
+public final class LmHeadLayer extends OutputLayerImpl<LmHead> {
 
-    private INDArray labels;
-    private double loss = Double.NaN;
-    private boolean lossReady;
-    private INDArray lossInput;
 
     LmHeadLayer(NeuralNetConfiguration conf, DataType dataType) {
         super(conf, dataType);
-    }
-
-    @Override
-    public void setInput(INDArray input, LayerWorkspaceMgr workspaceMgr) {
-        super.setInput(input, workspaceMgr);
-        lossReady = false;
-    }
-
-    @Override
-    public void setLabels(INDArray labels) {
-        this.labels = labels;
-        lossReady = false;
-    }
-
-    @Override
-    public INDArray getLabels() {
-        return labels;
-    }
-
-    @Override
-    public boolean needsLabels() {
-        return true;
-    }
-
-    /** The mean cross-entropy of the last training step (without regularization), or NaN. */
-    public double lastLoss() {
-        return loss;
     }
 
     private void checkInput() {
@@ -240,8 +205,7 @@ public final class LmHeadLayer extends TransformerLayerImpl<LmHead> implements I
                 grad(LmHead.LN_GAIN), grad(LmHead.LN_BIAS));
             OpTimer.lap(Group.LAYER_NORM, tm);
         }
-        lossReady = true;
-        lossInput = input;
+        lossOf(loss);
         Gradient g = new DefaultGradient();
         for (ParamSpec s : layerConf().paramSpecs()) {
             g.gradientForVariable().put(s.key(), grad(s.key()));
@@ -266,16 +230,14 @@ public final class LmHeadLayer extends TransformerLayerImpl<LmHead> implements I
     public double computeScore(double fullNetRegScore, boolean training, LayerWorkspaceMgr mgr) {
         assertInputSet(false);
         checkInput();
-        if (!lossReady || lossInput != input) {
+        if (!hasLoss()) {
             Selection sel = selection(input.size(0) * input.size(1));
             double[] rl = rowLosses(sel, mgr);
             double total = 0;
             for (int i = 0; i < rl.length; i++) {
                 total += sel.weights()[i] * rl[i];
             }
-            loss = total;
-            lossReady = true;
-            lossInput = input;
+            lossOf(total);
         }
         score = loss + fullNetRegScore;
         return score;
@@ -307,48 +269,8 @@ public final class LmHeadLayer extends TransformerLayerImpl<LmHead> implements I
     }
 
     @Override
-    public double f1Score(DataSet data) {
-        throw new UnsupportedOperationException("not a classifier");
-    }
-
-    @Override
-    public double f1Score(INDArray examples, INDArray labels) {
-        throw new UnsupportedOperationException("not a classifier");
-    }
-
-    @Override
     @Deprecated
     public int numLabels() {
         return layerConf().getVocabSize();
-    }
-
-    @Override
-    public void fit(DataSetIterator iter) {
-        throw new UnsupportedOperationException("train the ComputationGraph instead");
-    }
-
-    @Override
-    public int[] predict(INDArray examples) {
-        throw new UnsupportedOperationException("use the network's output");
-    }
-
-    @Override
-    public List<String> predict(DataSet dataSet) {
-        throw new UnsupportedOperationException("use the network's output");
-    }
-
-    @Override
-    public void fit(INDArray examples, INDArray labels) {
-        throw new UnsupportedOperationException("train the ComputationGraph instead");
-    }
-
-    @Override
-    public void fit(DataSet data) {
-        throw new UnsupportedOperationException("train the ComputationGraph instead");
-    }
-
-    @Override
-    public void fit(INDArray examples, int[] labels) {
-        throw new UnsupportedOperationException("train the ComputationGraph instead");
     }
 }
