@@ -12,7 +12,7 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.graph.vertex.GraphVertex;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.sparklm.cli.UsageException;
+import org.sparklm.UsageException;
 import org.sparklm.io.Json;
 import org.sparklm.model.AttentionMode;
 import org.sparklm.model.TransformerConfig;

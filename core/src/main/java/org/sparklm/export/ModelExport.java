@@ -122,7 +122,7 @@ public final class ModelExport {
     /**
      * Exports {@code m} to {@code output} (any Hadoop FileSystem URI).
      *
-     * @throws org.sparklm.cli.UsageException when the layout cannot express the model (before anything is written)
+     * @throws org.sparklm.UsageException when the layout cannot express the model (before anything is written)
      * @throws AtomicOutput.OutputExistsException when the output exists and {@code overwrite} is not set
      */
     public static Result export(Configuration conf, ModelSnapshot m, ModelLayout layout, String output,

@@ -20,7 +20,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.sparklm.checkpoint.Checkpoint;
 import org.sparklm.checkpoint.CheckpointStore;
-import org.sparklm.cli.UsageException;
+import org.sparklm.UsageException;
 import org.sparklm.io.AtomicOutput;
 import org.sparklm.io.IOConsumer;
 import org.sparklm.io.Json;

@@ -22,14 +22,14 @@ public interface ModelLayout {
     /**
      * The export's {@code config.json}.
      *
-     * @throws org.sparklm.cli.UsageException when the model has no equivalent in this layout
+     * @throws org.sparklm.UsageException when the model has no equivalent in this layout
      */
     ObjectNode config(ModelSnapshot model);
 
     /**
      * The tensors of an export of {@code net}, in file order: every parameter of the network exactly once.
      *
-     * @throws org.sparklm.cli.UsageException when a parameter has no place in this layout
+     * @throws org.sparklm.UsageException when a parameter has no place in this layout
      */
     List<TensorBinding> bindings(ComputationGraph net);
 
@@ -39,7 +39,7 @@ public interface ModelLayout {
     /**
      * The model an export's {@code config.json} describes.
      *
-     * @throws org.sparklm.cli.UsageException when it is incomplete or describes a model we cannot build
+     * @throws org.sparklm.UsageException when it is incomplete or describes a model we cannot build
      */
     Architecture architecture(JsonNode config);
 

@@ -32,7 +32,7 @@ public record ModelSnapshot(TransformerConfig config, Objective objective, Compu
     /**
      * Reads a checkpoint (or a run directory's newest intact checkpoint) for export.
      *
-     * @throws org.sparklm.cli.UsageException when {@code dir} is not a checkpoint of a pretrained model
+     * @throws org.sparklm.UsageException when {@code dir} is not a checkpoint of a pretrained model
      */
     public static ModelSnapshot fromCheckpoint(Configuration conf, String dir, String command) throws IOException {
         PretrainedModel m = PretrainedModel.load(conf, dir, command, null);

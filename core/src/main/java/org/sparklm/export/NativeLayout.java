@@ -9,7 +9,7 @@ import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.graph.vertex.GraphVertex;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.sparklm.cli.UsageException;
+import org.sparklm.UsageException;
 import org.sparklm.io.Json;
 import org.sparklm.model.AttentionMode;
 import org.sparklm.model.TransformerConfig;

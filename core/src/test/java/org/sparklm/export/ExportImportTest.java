@@ -31,7 +31,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.sparklm.checkpoint.Checkpoint;
-import org.sparklm.cli.UsageException;
+import org.sparklm.UsageException;
 import org.sparklm.pretrain.PretrainedModel;
 import org.sparklm.tokenizer.bpe.TokenizerFiles;
 import org.sparklm.train.Objective;
