@@ -41,9 +41,9 @@ public final class Main {
               finetune    fine-tune a pretrained model as a text classifier: full, head, lora or prefix (Spark job)
               classify    classify text lines (or evaluate on labelled text) with a fine-tuned classifier (no Spark)
               finetune-merge  fold a LoRA classifier's adapters into its weights (no Spark)
-              export      write a checkpoint as safetensors + config.json + tokenizer files, HF GPT-2 or native
-                          layout (no Spark)
-              import      turn an export directory back into a checkpoint (no Spark)
+              export      write a checkpoint or classifier as safetensors + config.json + tokenizer files, HF GPT-2
+                          or native layout, or a LoRA classifier as a PEFT adapter (no Spark)
+              import      turn an export directory back into a checkpoint or classifier (no Spark)
               bench-bpe   benchmark bpe-train and the encoder on a corpus (Spark job, prints JSON)
               bench-shard benchmark the shard job against the single-thread encoder (Spark job, prints JSON)
               bench-train-step  benchmark one JVM's training step of a Transformer (no Spark, prints JSON)
