@@ -11,11 +11,13 @@ import java.util.Map;
 import java.util.Set;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.sparklm.io.AtomicOutput;
 import org.sparklm.io.Json;
 import org.sparklm.tokenizer.SpecialTokens;
+import org.sparklm.tokenizer.bpe.BpeModel;
 import org.sparklm.tokenizer.bpe.TokenizerFiles;
 
 /**
@@ -61,21 +63,25 @@ public final class ModelExport {
 
     /** The tensors of {@code m} in {@code layout}, each parameter exactly once (checked). */
     public static List<SafeTensors.Tensor> tensors(ModelSnapshot m, ModelLayout layout) {
-        List<TensorBinding> bindings = layout.bindings(m.net());
+        return tensors(m.net(), layout.key(), layout.bindings(m.net()));
+    }
+
+    /** The tensors of {@code bindings} over {@code net}, which must hold each of its parameters exactly once. */
+    static List<SafeTensors.Tensor> tensors(ComputationGraph net, String layout, List<TensorBinding> bindings) {
         Set<String> params = new HashSet<>();
         long n = 0;
         List<SafeTensors.Tensor> out = new ArrayList<>();
         for (TensorBinding b : bindings) {
             if (!params.add(b.param())) {
-                throw new IllegalStateException("layout " + layout.key() + " binds parameter " + b.param() + " twice");
+                throw new IllegalStateException("layout " + layout + " binds parameter " + b.param() + " twice");
             }
-            long len = b.parameter(m.net()).length();
+            long len = b.parameter(net).length();
             n += len;
-            out.add(new SafeTensors.Tensor(b.name(), b.shapeArray(), () -> b.read(m.net())));
+            out.add(new SafeTensors.Tensor(b.name(), b.shapeArray(), () -> b.read(net)));
         }
-        if (n != m.net().numParams()) {
-            throw new IllegalStateException("layout " + layout.key() + " holds " + n + " of the network's "
-                + m.net().numParams() + " parameters");
+        if (n != net.numParams()) {
+            throw new IllegalStateException("layout " + layout + " holds " + n + " of the network's "
+                + net.numParams() + " parameters");
         }
         return out;
     }
@@ -98,10 +104,14 @@ public final class ModelExport {
 
     /** transformers' tokenizer_config.json: the fast tokenizer of tokenizer.json with our special tokens. */
     static ObjectNode tokenizerConfig(ModelSnapshot m) {
+        return tokenizerConfig(m.tokenizer(), m.config().contextLength());
+    }
+
+    static ObjectNode tokenizerConfig(BpeModel tokenizer, int contextLength) {
         ObjectNode o = Json.object();
         o.put("tokenizer_class", "PreTrainedTokenizerFast");
-        o.put("model_max_length", m.config().contextLength());
-        SpecialTokens sp = m.tokenizer().specialTokens();
+        o.put("model_max_length", contextLength);
+        SpecialTokens sp = tokenizer.specialTokens();
         String[][] roles = {{"bos_token", SpecialTokens.BOS}, {"eos_token", SpecialTokens.EOS},
             {"unk_token", SpecialTokens.UNK}, {"pad_token", SpecialTokens.PAD}, {"mask_token", SpecialTokens.MASK},
             {"cls_token", SpecialTokens.CLS}, {"sep_token", SpecialTokens.SEP}};
@@ -114,7 +124,27 @@ public final class ModelExport {
         return o;
     }
 
-    private static void writeJson(OutputStream o, ObjectNode json) throws IOException {
+    /**
+     * The tokenizer files of an export: {@code tokenizer.json} ({@code json}, byte for byte), {@code vocab.json} +
+     * {@code merges.txt} and {@value #TOKENIZER_CONFIG}.
+     */
+    static void writeTokenizerFiles(AtomicOutput out, byte[] json, BpeModel tokenizer, int contextLength)
+        throws IOException {
+        try (OutputStream o = out.create(TokenizerFiles.TOKENIZER_JSON)) {
+            o.write(json);
+        }
+        try (OutputStream o = out.create(TokenizerFiles.VOCAB_JSON)) {
+            TokenizerFiles.writeVocabJson(tokenizer, o);
+        }
+        try (OutputStream o = out.create(TokenizerFiles.MERGES_TXT)) {
+            TokenizerFiles.writeMergesTxt(tokenizer, o);
+        }
+        try (OutputStream o = out.create(TOKENIZER_CONFIG)) {
+            writeJson(o, tokenizerConfig(tokenizer, contextLength));
+        }
+    }
+
+    static void writeJson(OutputStream o, ObjectNode json) throws IOException {
         o.write(Json.pretty().writeValueAsBytes(json));
         o.write('\n');
     }
@@ -138,18 +168,7 @@ public final class ModelExport {
             try (OutputStream o = out.create(CONFIG_FILE)) {
                 writeJson(o, config);
             }
-            try (OutputStream o = out.create(TokenizerFiles.TOKENIZER_JSON)) {
-                o.write(m.tokenizerJson());
-            }
-            try (OutputStream o = out.create(TokenizerFiles.VOCAB_JSON)) {
-                TokenizerFiles.writeVocabJson(m.tokenizer(), o);
-            }
-            try (OutputStream o = out.create(TokenizerFiles.MERGES_TXT)) {
-                TokenizerFiles.writeMergesTxt(m.tokenizer(), o);
-            }
-            try (OutputStream o = out.create(TOKENIZER_CONFIG)) {
-                writeJson(o, tokenizerConfig(m));
-            }
+            writeTokenizerFiles(out, m.tokenizerJson(), m.tokenizer(), m.config().contextLength());
             out.commit();
             LOG.info("export: {} -> {} ({} layout, {} tensors, {} parameters, {} bytes)", m.source(), out.target(),
                 layout.key(), tensors.size(), m.net().numParams(), bytes);

@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Predicate;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -123,7 +124,7 @@ public final class ModelImport {
             PretrainRun run = p != null ? p.run() : placeholderRun(input, tokSha, a.objective(), a.model());
             ComputationGraph net = TransformerLm.create(a.model(), run.optimizer(), run.seed());
             List<TensorBinding> bindings = layout.importBindings(net, a);
-            check(r, bindings, layout, a, net, modelFile);
+            check(r, bindings, name -> layout.ignored(name, a), layout.key(), net, modelFile);
             for (TensorBinding b : bindings) {
                 b.assign(net, r.floats(b.name()));
             }
@@ -142,7 +143,7 @@ public final class ModelImport {
         }
     }
 
-    private static SafeTensors.Reader openChecked(FileSystem fs, Path file) throws IOException {
+    static SafeTensors.Reader openChecked(FileSystem fs, Path file) throws IOException {
         try {
             return SafeTensors.open(fs, file);
         } catch (SafeTensors.FormatException e) {
@@ -151,8 +152,8 @@ public final class ModelImport {
     }
 
     /** Every binding's tensor is there with the right shape and a float dtype; no tensor is left over. */
-    private static void check(SafeTensors.Reader r, List<TensorBinding> bindings, ModelLayout layout,
-                              ModelLayout.Architecture a, ComputationGraph net, Path file) {
+    static void check(SafeTensors.Reader r, List<TensorBinding> bindings, Predicate<String> ignored, String layout,
+                      ComputationGraph net, Path file) {
         Set<String> used = new HashSet<>();
         Set<String> missing = new HashSet<>();
         Set<String> params = new HashSet<>();
@@ -179,7 +180,7 @@ public final class ModelImport {
         }
         Set<String> extra = new HashSet<>();
         for (String name : r.names()) {
-            if (!used.contains(name) && !layout.ignored(name, a)) {
+            if (!used.contains(name) && !ignored.test(name)) {
                 extra.add(name);
             }
         }
@@ -188,7 +189,7 @@ public final class ModelImport {
                 + " has no place for: " + SafeTensors.firstFew(extra, 5));
         }
         if (params.size() != net.paramTable().size()) {
-            throw new IllegalStateException("layout " + layout.key() + " fills " + params.size() + " of the network's "
+            throw new IllegalStateException("layout " + layout + " fills " + params.size() + " of the network's "
                 + net.paramTable().size() + " parameters");
         }
     }

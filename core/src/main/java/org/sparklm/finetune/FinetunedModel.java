@@ -19,6 +19,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.sparklm.UsageException;
 import org.sparklm.checkpoint.Checkpoint;
 import org.sparklm.checkpoint.CheckpointManifest;
@@ -26,6 +27,7 @@ import org.sparklm.checkpoint.CheckpointStore;
 import org.sparklm.io.IOConsumer;
 import org.sparklm.io.Json;
 import org.sparklm.model.TrainableParams;
+import org.sparklm.model.dl4j.TransformerLayerConf;
 import org.sparklm.pretrain.PretrainedModel;
 import org.sparklm.tokenizer.SpecialTokens;
 import org.sparklm.tokenizer.bpe.BpeTokenizer;
@@ -38,7 +40,8 @@ import org.sparklm.train.Objective;
  * (Adam's state of those), {@value LabelSet#FILE}, {@code tokenizer.json} and {@code state.json} (the
  * {@link FinetuneRun}). A classifier that keeps the pretrained weights (head, lora, prefix) stores only its own
  * parameters and names its base by path and sha256: loading it rebuilds the network, copies the base's weights in,
- * then its own; another base is an error.
+ * then its own; another base is an error. A classifier that carries its base ({@value #FROZEN_BLOB}: the frozen
+ * parameters' values, as {@code import} writes it) is loaded without reading the base checkpoint.
  *
  * @param checkpoint where it was read
  * @param run        the run that trained it
@@ -51,6 +54,11 @@ public record FinetunedModel(Checkpoint checkpoint, FinetuneRun run, Computation
 
     public static final String TRAINABLE_BLOB = "trainable.bin";
     public static final String UPDATER_BLOB = "updater.bin";
+    /**
+     * The frozen parameters' values (ND4J binary {@code [1, n]}, in the network's parameter order), in a classifier
+     * that carries its pretrained weights instead of naming a base checkpoint: an imported one.
+     */
+    public static final String FROZEN_BLOB = "frozen.bin";
     /** The best checkpoint by validation accuracy, beside the run's checkpoints: {@code OUT/best/checkpoints/...}. */
     public static final String BEST_DIR = "best";
 
@@ -120,7 +128,8 @@ public record FinetunedModel(Checkpoint checkpoint, FinetuneRun run, Computation
         throws IOException {
         Checkpoint cp = locate(conf, dir, command);
         FinetuneRun run = run(cp, command);
-        ComputationGraph base = run.keepsBase() ? base(conf, run, command) : null;
+        boolean carriesBase = cp.manifest().blob(FROZEN_BLOB).isPresent();
+        ComputationGraph base = run.keepsBase() && !carriesBase ? base(conf, run, command) : null;
         ComputationGraph net = restore(cp, run, base, withUpdater);
         BpeTokenizer tok;
         try (InputStream in = cp.open(PretrainedModel.TOKENIZER_BLOB)) {
@@ -163,6 +172,11 @@ public record FinetunedModel(Checkpoint checkpoint, FinetuneRun run, Computation
                 + " classifier of its run has " + t.count() + " trainable parameters");
         }
         t.insert(values.castTo(net.params().dataType()), net.params());
+        if (cp.manifest().blob(FROZEN_BLOB).isPresent()) {
+            try (InputStream in = cp.open(FROZEN_BLOB)) {
+                insertFrozen(net, Nd4j.read(new DataInputStream(in)), cp.dir() + "/" + FROZEN_BLOB);
+            }
+        }
         if (withUpdater && cp.manifest().blob(UPDATER_BLOB).isPresent()) {
             try (InputStream in = cp.open(UPDATER_BLOB)) {
                 INDArray u = Nd4j.read(new DataInputStream(in));
@@ -170,6 +184,53 @@ public record FinetunedModel(Checkpoint checkpoint, FinetuneRun run, Computation
             }
         }
         return net;
+    }
+
+    /** The frozen parameters of a network (those {@link TrainableParams} leaves out), in its parameter order. */
+    public static List<INDArray> frozenParams(ComputationGraph net) {
+        List<INDArray> out = new ArrayList<>();
+        for (int idx : net.topologicalSortOrder()) {
+            var v = net.getVertices()[idx];
+            if (!v.hasLayer() || v.numParams() == 0) {
+                continue;
+            }
+            var conf = v.getLayer().conf().getLayer();
+            for (var e : v.getLayer().paramTable().entrySet()) {
+                if (conf instanceof TransformerLayerConf t && t.isFrozen(e.getKey())) {
+                    out.add(e.getValue());
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The blob {@value #FROZEN_BLOB} of a network: its frozen parameters' values, concatenated {@code [1, n]}. */
+    public static IOConsumer<OutputStream> frozenBlob(ComputationGraph net) {
+        List<INDArray> frozen = frozenParams(net);
+        long n = frozen.stream().mapToLong(INDArray::length).sum();
+        INDArray values = Nd4j.create(net.params().dataType(), 1, n);
+        long o = 0;
+        for (INDArray p : frozen) {
+            values.get(NDArrayIndex.point(0), NDArrayIndex.interval(o, o + p.length())).assign(p.reshape(1,
+                p.length()));
+            o += p.length();
+        }
+        return out -> Nd4j.write(values, new DataOutputStream(out));
+    }
+
+    private static void insertFrozen(ComputationGraph net, INDArray values, String what) throws IOException {
+        List<INDArray> frozen = frozenParams(net);
+        long n = frozen.stream().mapToLong(INDArray::length).sum();
+        if (values.length() != n) {
+            throw new IOException(what + " holds " + values.length() + " values, the classifier of its run has " + n
+                + " frozen parameters");
+        }
+        INDArray row = values.reshape(1, n).castTo(net.params().dataType());
+        long o = 0;
+        for (INDArray p : frozen) {
+            p.assign(row.get(NDArrayIndex.point(0), NDArrayIndex.interval(o, o + p.length())).reshape(p.shape()));
+            o += p.length();
+        }
     }
 
     /** Class probabilities [n, classes] of texts, in minibatches of {@code batch}. */

@@ -22,6 +22,10 @@ import java.util.Map;
  *   per block: x += c_proj(attn(ln_1(x)));  x += mlp.c_proj(gelu_new(mlp.c_fc(ln_2(x))))
  *   logits = ln_f(x) lm_head^T          Conv1D(x) = x W + b with W [in, out]; lm_head [vocab, d]
  * </pre>
+ *
+ * <p>With {@link #withAdapter} a PEFT LoRA adapter directory is applied as PEFT applies it to GPT-2's Conv1D modules
+ * ({@code fan_in_fan_out}), and {@link #classify} computes a sequence classifier's probabilities from its
+ * {@code score} head; written from PEFT's formulas, not from our adapter or head code.
  */
 final class Gpt2Reference {
     private final int d;
@@ -30,6 +34,9 @@ final class Gpt2Reference {
     private final int vocab;
     private final double eps;
     private final Map<String, float[]> w = new HashMap<>();
+    private final Map<String, Lora> lora = new HashMap<>();
+    private float[] scoreWeight;
+    private float[] scoreBias;
 
     private Gpt2Reference(JsonNode config) {
         d = config.get("n_embd").asInt();
@@ -45,9 +52,17 @@ final class Gpt2Reference {
     static Gpt2Reference load(Path dir) throws IOException {
         ObjectMapper json = new ObjectMapper();
         Gpt2Reference g = new Gpt2Reference(json.readTree(dir.resolve("config.json").toFile()));
-        byte[] file = Files.readAllBytes(dir.resolve("model.safetensors"));
-        int n = (int) ByteBuffer.wrap(file, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
-        JsonNode header = json.readTree(new String(file, 8, n, StandardCharsets.UTF_8));
+        g.w.putAll(readTensors(dir.resolve("model.safetensors")));
+        return g;
+    }
+
+    /** Every tensor of a safetensors file (F32), by name, read with nothing but ByteBuffer and Jackson. */
+    static Map<String, float[]> readTensors(Path file) throws IOException {
+        ObjectMapper json = new ObjectMapper();
+        byte[] bytes = Files.readAllBytes(file);
+        int n = (int) ByteBuffer.wrap(bytes, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        JsonNode header = json.readTree(new String(bytes, 8, n, StandardCharsets.UTF_8));
+        Map<String, float[]> out = new HashMap<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
             if (e.getKey().equals("__metadata__")) {
@@ -56,10 +71,81 @@ final class Gpt2Reference {
             int begin = e.getValue().get("data_offsets").get(0).asInt();
             int end = e.getValue().get("data_offsets").get(1).asInt();
             float[] v = new float[(end - begin) / 4];
-            ByteBuffer.wrap(file, 8 + n + begin, end - begin).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(v);
-            g.w.put(e.getKey(), v);
+            ByteBuffer.wrap(bytes, 8 + n + begin, end - begin).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(v);
+            out.put(e.getKey(), v);
         }
-        return g;
+        return out;
+    }
+
+    /**
+     * A LoRA adapter of one Conv1D module as HF PEFT applies it ({@code peft/tuners/lora/layer.py}, Linear with
+     * {@code fan_in_fan_out}): {@code y = x W + b + scaling (dropout(x) lora_A^T) lora_B^T}; merged,
+     * {@code W + scaling (lora_B lora_A)^T}.
+     *
+     * @param a       lora_A.weight [r, in]
+     * @param b       lora_B.weight [out, r]
+     * @param scaling lora_alpha / r of the module (rank_pattern and alpha_pattern applied)
+     */
+    record Lora(int r, float[] a, float[] b, double scaling) {
+        /** The merged Conv1D weight [in, out]: {@code W + scaling (B A)^T}. */
+        double[] fold(float[] w, int in, int out) {
+            double[] m = new double[w.length];
+            for (int i = 0; i < in; i++) {
+                for (int o = 0; o < out; o++) {
+                    double ba = 0;
+                    for (int k = 0; k < r; k++) {
+                        ba += (double) b[o * r + k] * a[k * in + i];
+                    }
+                    m[i * out + o] = w[i * out + o] + scaling * ba;
+                }
+            }
+            return m;
+        }
+    }
+
+    /** PEFT's {@code get_pattern_key}: the first pattern key k with {@code (.*\\.)?(k)$} matching the module. */
+    static String patternKey(JsonNode patterns, String module) {
+        for (Iterator<String> it = patterns.fieldNames(); it.hasNext(); ) {
+            String k = it.next();
+            if (java.util.regex.Pattern.matches("(.*\\.)?(" + k + ")", module)) {
+                return k;
+            }
+        }
+        return module;
+    }
+
+    /**
+     * The adapters of a PEFT adapter directory ({@code adapter_config.json}, {@code adapter_model.safetensors}), by
+     * module name ({@code transformer.h.0.attn.c_attn}), each with PEFT's scaling: {@code lora_alpha / r} with the
+     * module's entries of {@code alpha_pattern} and {@code rank_pattern}.
+     */
+    static Map<String, Lora> loraAdapters(Path adapterDir, Map<String, float[]> tensors) throws IOException {
+        JsonNode c = new ObjectMapper().readTree(adapterDir.resolve("adapter_config.json").toFile());
+        Map<String, Lora> out = new HashMap<>();
+        String prefix = "base_model.model.";
+        for (String name : tensors.keySet()) {
+            if (!name.endsWith(".lora_A.weight")) {
+                continue;
+            }
+            String module = name.substring(prefix.length(), name.length() - ".lora_A.weight".length());
+            String rk = patternKey(c.get("rank_pattern"), module);
+            String ak = patternKey(c.get("alpha_pattern"), module);
+            int r = c.get("rank_pattern").has(rk) ? c.get("rank_pattern").get(rk).asInt() : c.get("r").asInt();
+            double alpha = c.get("alpha_pattern").has(ak) ? c.get("alpha_pattern").get(ak).asDouble()
+                : c.get("lora_alpha").asDouble();
+            out.put(module, new Lora(r, tensors.get(name), tensors.get(prefix + module + ".lora_B.weight"),
+                alpha / r));
+        }
+        return out;
+    }
+
+    /** Applies the adapters of a PEFT adapter directory in the forward pass (unmerged, as PEFT does). */
+    Gpt2Reference withAdapter(Path adapterDir) throws IOException {
+        Map<String, float[]> tensors = readTensors(adapterDir.resolve("adapter_model.safetensors"));
+        lora.putAll(loraAdapters(adapterDir, tensors));
+        scoreWeight = tensors.get("base_model.model.score.weight");
+        scoreBias = tensors.get("base_model.model.score.bias");
+        return this;
     }
 
     private float[] t(String name) {
@@ -68,6 +154,32 @@ final class Gpt2Reference {
             throw new IllegalArgumentException("no tensor " + name);
         }
         return v;
+    }
+
+    /** The Conv1D {@code module} ({@code transformer.h.N.attn.c_attn} ...), with its LoRA adapter if it has one. */
+    private double[][] conv1d(String module, double[][] x) {
+        double[][] y = conv1d(x, t(module + ".weight"), t(module + ".bias"));
+        Lora l = lora.get(module);
+        if (l != null) {
+            int in = x[0].length;
+            int out = y[0].length;
+            for (int t = 0; t < x.length; t++) {
+                double[] xa = new double[l.r()];
+                for (int k = 0; k < l.r(); k++) {
+                    for (int i = 0; i < in; i++) {
+                        xa[k] += x[t][i] * l.a()[k * in + i];
+                    }
+                }
+                for (int o = 0; o < out; o++) {
+                    double s = 0;
+                    for (int k = 0; k < l.r(); k++) {
+                        s += xa[k] * l.b()[o * l.r() + k];
+                    }
+                    y[t][o] += l.scaling() * s;
+                }
+            }
+        }
+        return y;
     }
 
     /** x [T][in] times W [in, out] (row-major) plus b [out]. */
@@ -151,8 +263,8 @@ final class Gpt2Reference {
         }
     }
 
-    /** The logits [T][vocab] of a token sequence. */
-    double[][] logits(int[] tokens) {
+    /** The final hidden states [T][d] of a token sequence: {@code ln_f} of the last block's output. */
+    double[][] hidden(int[] tokens) {
         float[] wte = t("transformer.wte.weight");
         float[] wpe = t("transformer.wpe.weight");
         double[][] x = new double[tokens.length][d];
@@ -163,17 +275,22 @@ final class Gpt2Reference {
         }
         for (int l = 0; l < layers; l++) {
             String p = "transformer.h." + l + ".";
-            double[][] qkv = conv1d(layerNorm(x, p + "ln_1"), t(p + "attn.c_attn.weight"), t(p + "attn.c_attn.bias"));
-            addInto(x, conv1d(attention(qkv), t(p + "attn.c_proj.weight"), t(p + "attn.c_proj.bias")));
-            double[][] hidden = conv1d(layerNorm(x, p + "ln_2"), t(p + "mlp.c_fc.weight"), t(p + "mlp.c_fc.bias"));
+            double[][] qkv = conv1d(p + "attn.c_attn", layerNorm(x, p + "ln_1"));
+            addInto(x, conv1d(p + "attn.c_proj", attention(qkv)));
+            double[][] hidden = conv1d(p + "mlp.c_fc", layerNorm(x, p + "ln_2"));
             for (double[] row : hidden) {
                 for (int i = 0; i < row.length; i++) {
                     row[i] = geluNew(row[i]);
                 }
             }
-            addInto(x, conv1d(hidden, t(p + "mlp.c_proj.weight"), t(p + "mlp.c_proj.bias")));
+            addInto(x, conv1d(p + "mlp.c_proj", hidden));
         }
-        double[][] h = layerNorm(x, "transformer.ln_f");
+        return layerNorm(x, "transformer.ln_f");
+    }
+
+    /** The logits [T][vocab] of a token sequence. */
+    double[][] logits(int[] tokens) {
+        double[][] h = hidden(tokens);
         float[] head = t("lm_head.weight");
         double[][] logits = new double[tokens.length][vocab];
         for (int t = 0; t < tokens.length; t++) {
@@ -186,6 +303,41 @@ final class Gpt2Reference {
             }
         }
         return logits;
+    }
+
+    /**
+     * Class probabilities of one example (already framed: [CLS] prepended / [EOS] appended as the classifier's
+     * sparklm_classifier.json says), from the adapter's {@code score.weight [C, d]} and {@code score.bias}: the
+     * softmax of {@code score(pool(hidden))}, pooling {@code first}, {@code last} or {@code mean}.
+     */
+    double[] classify(int[] tokens, String pooling) {
+        double[][] h = hidden(tokens);
+        double[] pooled = new double[d];
+        switch (pooling) {
+            case "first" -> pooled = h[0];
+            case "last" -> pooled = h[tokens.length - 1];
+            case "mean" -> {
+                for (double[] row : h) {
+                    for (int i = 0; i < d; i++) {
+                        pooled[i] += row[i] / tokens.length;
+                    }
+                }
+            }
+            default -> throw new IllegalArgumentException(pooling);
+        }
+        int classes = scoreBias.length;
+        double[] z = new double[classes];
+        for (int c = 0; c < classes; c++) {
+            z[c] = scoreBias[c];
+            for (int i = 0; i < d; i++) {
+                z[c] += pooled[i] * scoreWeight[c * d + i];
+            }
+        }
+        double[] logp = logSoftmax(z);
+        for (int c = 0; c < classes; c++) {
+            logp[c] = Math.exp(logp[c]);
+        }
+        return logp;
     }
 
     /** Log-softmax of one row of logits. */

@@ -42,9 +42,9 @@ public final class Main {
               classify    classify text lines (or evaluate on labelled text) with a fine-tuned classifier (no Spark)
               finetune-merge  fold a LoRA classifier's adapters into its weights (no Spark)
               make-passages   a labelled passage set and its pretraining text from a corpus with line labels (no Spark)
-              export      write a checkpoint as safetensors + config.json + tokenizer files, HF GPT-2 or native
-                          layout (no Spark)
-              import      turn an export directory back into a checkpoint (no Spark)
+              export      write a checkpoint or classifier as safetensors + config.json + tokenizer files, HF GPT-2
+                          or native layout, or a LoRA classifier as a PEFT adapter (no Spark)
+              import      turn an export directory back into a checkpoint or classifier (no Spark)
               bench-bpe   benchmark bpe-train and the encoder on a corpus (Spark job, prints JSON)
               bench-shard benchmark the shard job against the single-thread encoder (Spark job, prints JSON)
               bench-finetune  label efficiency of every fine-tuning method against training from scratch (Spark

@@ -191,7 +191,7 @@ class ExportCommandsTest {
         badInput("is neither a checkpoint nor a run directory", out, "export", "--checkpoint", path("plain"),
             "--output", out);
         badInput("does not exist", out, "export", "--checkpoint", path("nowhere"), "--output", out);
-        badInput("--layout must be one of hf, native", out, "export", "--checkpoint", clm.toString(), "--output",
+        badInput("--layout must be one of hf, native, peft", out, "export", "--checkpoint", clm.toString(), "--output",
             out, "--layout", "onnx");
         badInput("use --layout native", out, "export", "--checkpoint", mlm.toString(), "--output", out);
         badInput("missing required option --output", null, "export", "--checkpoint", clm.toString());
