@@ -19,8 +19,8 @@ import org.sparklm.finetune.FinetuneConfig;
 import org.sparklm.io.Json;
 
 /**
- * {@code bench-finetune}: label efficiency. For several numbers of labelled training examples (the first N lines of
- * a shuffled training file, such as make-passages' {@code train.tsv}), fine-tunes the pretrained model with every
+ * {@code bench-finetune}: label efficiency. For several numbers of labelled training examples (about N lines of a
+ * shuffled training file such as make-passages' {@code train.tsv}, stratified by label with at least one of each), fine-tunes the pretrained model with every
  * method and trains the same architecture from scratch, then evaluates all of them on the same held-out set. Prints
  * JSON (accuracy, macro-F1, trainable parameters, seconds per epoch and bytes per round of every run) and writes it
  * with a table to {@code --output}.
@@ -95,7 +95,7 @@ public final class BenchFinetuneCommand {
                 int n = Integer.parseInt(sz.strip());
                 int count = n <= 0 || n > lines.size() ? lines.size() : n;
                 Path subset = out.resolve("train-" + count + ".tsv");
-                Files.write(subset, lines.subList(0, count), StandardCharsets.UTF_8);
+                Files.write(subset, stratified(lines, count), StandardCharsets.UTF_8);
                 double epochs = Math.max(c.minEpochs(), Math.min(c.maxEpochs(), Math.round(c.exampleEpochs() / count)));
                 for (String init : List.of("pretrained", "scratch")) {
                     String list = init.equals("pretrained") ? c.methods() : c.scratch();
@@ -118,7 +118,7 @@ public final class BenchFinetuneCommand {
                         o.put("name", name);
                         o.put("method", method.strip());
                         o.put("init", init);
-                        o.put("examples", count);
+                        o.put("examples", res.path("data").path("train").path("examples").asInt());
                         o.put("epochs", epochs);
                         o.put("accuracy", res.path("final").path("val").path("accuracy").asDouble());
                         o.put("macro_f1", res.path("final").path("val").path("macro_f1").asDouble());
@@ -140,6 +140,33 @@ public final class BenchFinetuneCommand {
         Files.writeString(out.resolve("bench.json"), Json.pretty().writeValueAsString(result) + "\n");
         Files.writeString(out.resolve("bench.html"), table(result));
         System.out.println(Json.pretty().writeValueAsString(result));
+    }
+
+    /**
+     * {@code n} of the lines, stratified by label: each label's share of the whole file, rounded, at least one (so
+     * every label the evaluation set has is seen), taking each label's first lines; in file order.
+     */
+    static List<String> stratified(List<String> lines, int n) {
+        if (n >= lines.size()) {
+            return lines;
+        }
+        java.util.Map<String, List<Integer>> byLabel = new java.util.TreeMap<>();
+        for (int i = 0; i < lines.size(); i++) {
+            String l = lines.get(i);
+            int tab = l.indexOf('\t');
+            byLabel.computeIfAbsent(tab < 0 ? "" : l.substring(0, tab), k -> new ArrayList<>()).add(i);
+        }
+        List<Integer> picked = new ArrayList<>();
+        for (List<Integer> idx : byLabel.values()) {
+            int k = (int) Math.max(1, Math.round((double) n * idx.size() / lines.size()));
+            picked.addAll(idx.subList(0, Math.min(k, idx.size())));
+        }
+        java.util.Collections.sort(picked);
+        List<String> out = new ArrayList<>();
+        for (int i : picked) {
+            out.add(lines.get(i));
+        }
+        return out;
     }
 
     /** A page with the accuracy table: one row per method and init, one column per number of examples. */
