@@ -32,12 +32,6 @@ public final class HtmlReport {
     /** Compute-optimal training tokens per parameter (Hoffmann et al. 2022). */
     public static final double TOKENS_PER_PARAMETER = 20.0;
 
-    static final int WIDTH = 760;
-    static final int HEIGHT = 380;
-    private static final int LEFT = 70;
-    private static final int RIGHT = 20;
-    private static final int TOP = 20;
-    private static final int BOTTOM = 52;
     private static final int MAX_MARKERS = 200;
     private static final String TRAIN_COLOR = "#1f77b4";
     private static final String VAL_COLOR = "#d62728";
@@ -180,9 +174,6 @@ public final class HtmlReport {
     // ---------------------------------------------------------------- the chart
 
     /** A data point of a series. */
-    private record Point(double x, double y) {
-    }
-
     /**
      * The loss chart as inline SVG: one {@code polyline} per unbroken run of finite values of a series (class
      * {@code train} or {@code val}); a non-finite loss breaks its line and is counted in a note below the chart;
@@ -209,13 +200,13 @@ public final class HtmlReport {
 
     /** A chart of the rounds as inline SVG, drawn as {@link #lossChart} describes. */
     public static String chart(List<RoundMetrics> rounds, Series spec) {
-        List<List<Point>> train = new ArrayList<>();
-        List<List<Point>> val = new ArrayList<>();
+        List<List<SvgChart.Point>> train = new ArrayList<>();
+        List<List<SvgChart.Point>> val = new ArrayList<>();
         int trainBad = 0;
         int valBad = 0;
         long firstBadStep = -1;
-        List<Point> cur = null;
-        List<Point> curVal = null;
+        List<SvgChart.Point> cur = null;
+        List<SvgChart.Point> curVal = null;
         int valPoints = 0;
         for (RoundMetrics r : rounds) {
             double x = spec.x().applyAsDouble(r);
@@ -225,7 +216,7 @@ public final class HtmlReport {
                     cur = new ArrayList<>();
                     train.add(cur);
                 }
-                cur.add(new Point(x, tv));
+                cur.add(new SvgChart.Point(x, tv));
             } else if (tv != null) {
                 cur = null;
                 trainBad++;
@@ -238,7 +229,7 @@ public final class HtmlReport {
                         curVal = new ArrayList<>();
                         val.add(curVal);
                     }
-                    curVal.add(new Point(x, vv));
+                    curVal.add(new SvgChart.Point(x, vv));
                     valPoints++;
                 } else {
                     curVal = null;
@@ -251,109 +242,16 @@ public final class HtmlReport {
             return "<p class=\"note\">" + esc(rounds.isEmpty() ? "No training round recorded."
                 : "No finite loss value to plot.") + "</p>\n" + badNote(trainBad, valBad, firstBadStep);
         }
-        double xmin = Double.POSITIVE_INFINITY;
-        double xmax = Double.NEGATIVE_INFINITY;
-        double ymin = Double.POSITIVE_INFINITY;
-        double ymax = Double.NEGATIVE_INFINITY;
-        for (List<List<Point>> series : List.of(train, val)) {
-            for (List<Point> seg : series) {
-                for (Point p : seg) {
-                    xmin = Math.min(xmin, p.x());
-                    xmax = Math.max(xmax, p.x());
-                    ymin = Math.min(ymin, p.y());
-                    ymax = Math.max(ymax, p.y());
-                }
-            }
-        }
-        Axis xa = Axis.of(xmin, xmax, true);
-        Axis ya = Axis.of(ymin, ymax, false);
-        int pw = WIDTH - LEFT - RIGHT;
-        int ph = HEIGHT - TOP - BOTTOM;
-        StringBuilder s = new StringBuilder();
-        s.append("<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" width=\"").append(WIDTH)
-            .append("\" height=\"").append(HEIGHT).append("\" viewBox=\"0 0 ").append(WIDTH).append(' ')
-            .append(HEIGHT).append("\" role=\"img\" aria-label=\"").append(esc(spec.yLabel() + " against "
-                + spec.xLabel())).append("\">")
-            .append('\n');
-        s.append("<rect x=\"").append(LEFT).append("\" y=\"").append(TOP).append("\" width=\"").append(pw)
-            .append("\" height=\"").append(ph).append("\" fill=\"#ffffff\" stroke=\"#999999\"/>\n");
-        // grid, ticks and tick labels
-        for (double t : xa.ticks()) {
-            String x = num(LEFT + xa.frac(t) * pw);
-            s.append("<line class=\"grid\" x1=\"").append(x).append("\" y1=\"").append(TOP).append("\" x2=\"")
-                .append(x).append("\" y2=\"").append(TOP + ph).append("\"/>\n");
-            s.append("<line class=\"tick\" x1=\"").append(x).append("\" y1=\"").append(TOP + ph).append("\" x2=\"")
-                .append(x).append("\" y2=\"").append(TOP + ph + 5).append("\"/>\n");
-            s.append("<text class=\"xtick\" x=\"").append(x).append("\" y=\"").append(TOP + ph + 18)
-                .append("\" text-anchor=\"middle\">").append(esc(xa.label(t))).append("</text>\n");
-        }
-        for (double t : ya.ticks()) {
-            String y = num(TOP + (1 - ya.frac(t)) * ph);
-            s.append("<line class=\"grid\" x1=\"").append(LEFT).append("\" y1=\"").append(y).append("\" x2=\"")
-                .append(LEFT + pw).append("\" y2=\"").append(y).append("\"/>\n");
-            s.append("<line class=\"tick\" x1=\"").append(LEFT - 5).append("\" y1=\"").append(y).append("\" x2=\"")
-                .append(LEFT).append("\" y2=\"").append(y).append("\"/>\n");
-            s.append("<text class=\"ytick\" x=\"").append(LEFT - 8).append("\" y=\"").append(y)
-                .append("\" text-anchor=\"end\" dominant-baseline=\"middle\">").append(esc(ya.label(t)))
-                .append("</text>\n");
-        }
-        s.append("<text class=\"axis-label\" x=\"").append(LEFT + pw / 2).append("\" y=\"").append(HEIGHT - 10)
-            .append("\" text-anchor=\"middle\">").append(esc(spec.xLabel())).append("</text>\n");
-        s.append("<text class=\"axis-label\" x=\"16\" y=\"").append(TOP + ph / 2)
-            .append("\" text-anchor=\"middle\" transform=\"rotate(-90 16 ").append(TOP + ph / 2)
-            .append(")\">").append(esc(spec.yLabel())).append("</text>\n");
-        // series
-        series(s, "train", TRAIN_COLOR, train, xa, ya, pw, ph, false);
-        series(s, "val", VAL_COLOR, val, xa, ya, pw, ph, valPoints <= MAX_MARKERS);
-        // legend
-        int lx = LEFT + pw - 150;
-        int ly = TOP + 10;
-        int entries = (train.isEmpty() ? 0 : 1) + (val.isEmpty() ? 0 : 1);
-        s.append("<rect class=\"legend\" x=\"").append(lx).append("\" y=\"").append(ly).append("\" width=\"140\" ")
-            .append("height=\"").append(8 + 18 * entries).append("\" fill=\"#ffffff\" fill-opacity=\"0.85\" ")
-            .append("stroke=\"#cccccc\"/>\n");
-        int row = 0;
-        if (!train.isEmpty()) {
-            legendEntry(s, lx, ly + 13 + 18 * row++, TRAIN_COLOR, spec.trainName());
-        }
-        if (!val.isEmpty()) {
-            legendEntry(s, lx, ly + 13 + 18 * row, VAL_COLOR, spec.valName());
-        }
-        s.append("</svg>\n");
+        StringBuilder s = new StringBuilder(SvgChart.svg(new SvgChart.Spec(spec.xLabel(), spec.yLabel(), false, false,
+            true, List.of(
+                new SvgChart.Series(spec.trainName(), "train", TRAIN_COLOR, train, true, false, false),
+                new SvgChart.Series(spec.valName(), "val", VAL_COLOR, val, true, valPoints <= MAX_MARKERS,
+                    false)))));
         if (val.isEmpty() && valBad == 0) {
             s.append("<p class=\"note\">").append(esc("No " + spec.valName() + " was computed.")).append("</p>\n");
         }
         s.append(badNote(trainBad, valBad, firstBadStep));
         return s.toString();
-    }
-
-    private static void series(StringBuilder s, String cls, String color, List<List<Point>> segments, Axis xa,
-                               Axis ya, int pw, int ph, boolean markers) {
-        for (List<Point> seg : segments) {
-            s.append("<polyline class=\"").append(cls).append("\" fill=\"none\" stroke=\"").append(color)
-                .append("\" stroke-width=\"1.8\" points=\"");
-            for (int i = 0; i < seg.size(); i++) {
-                Point p = seg.get(i);
-                s.append(i == 0 ? "" : " ").append(num(LEFT + xa.frac(p.x()) * pw)).append(',')
-                    .append(num(TOP + (1 - ya.frac(p.y())) * ph));
-            }
-            s.append("\"/>\n");
-            if (markers || seg.size() == 1) {
-                for (Point p : seg) {
-                    s.append("<circle class=\"").append(cls).append("-marker\" cx=\"")
-                        .append(num(LEFT + xa.frac(p.x()) * pw)).append("\" cy=\"")
-                        .append(num(TOP + (1 - ya.frac(p.y())) * ph)).append("\" r=\"3\" fill=\"").append(color)
-                        .append("\"/>\n");
-                }
-            }
-        }
-    }
-
-    private static void legendEntry(StringBuilder s, int lx, int y, String color, String text) {
-        s.append("<line x1=\"").append(lx + 8).append("\" y1=\"").append(y).append("\" x2=\"").append(lx + 32)
-            .append("\" y2=\"").append(y).append("\" stroke=\"").append(color).append("\" stroke-width=\"2.5\"/>\n");
-        s.append("<text class=\"legend-text\" x=\"").append(lx + 40).append("\" y=\"").append(y)
-            .append("\" dominant-baseline=\"middle\">").append(esc(text)).append("</text>\n");
     }
 
     private static String badNote(int trainBad, int valBad, long firstBadStep) {
@@ -370,84 +268,6 @@ public final class HtmlReport {
         String text = "Not drawn: " + String.join(" and ", parts) + (trainBad + valBad == 1 ? " that is" : " that are")
             + " NaN or infinite (the first at step " + firstBadStep + "); the lines are broken there.";
         return "<p class=\"note warning\">" + esc(text) + "</p>\n";
-    }
-
-    /** A linear axis with "nice" ticks (1, 2 or 5 times a power of ten) covering the data. */
-    record Axis(double lo, double hi, double step, boolean counts) {
-        static Axis of(double min, double max, boolean counts) {
-            if (min == max) {
-                double pad = Math.max(Math.abs(min) * 0.1, counts ? 1 : 0.1);
-                min -= pad;
-                max += pad;
-                if (counts && min < 0 && max - pad >= 0) {
-                    min = 0;
-                }
-            }
-            // the coarsest of three candidate steps (about 10, 4 and 2 intervals) that wastes at most a fifth of
-            // the axis; the finest when none does
-            double range = max - min;
-            double step = nice(range / 10);
-            for (double s = up(step), k = 0; k < 2; s = up(s), k++) {
-                if (Math.ceil(max / s) * s - Math.floor(min / s) * s <= 1.2 * range) {
-                    step = s;
-                }
-            }
-            double lo = Math.floor(min / step) * step;
-            double hi = Math.ceil(max / step) * step;
-            if (hi - lo < step) {
-                hi = lo + step;
-            }
-            return new Axis(lo, hi, step, counts);
-        }
-
-        /** The next nice step: 1 -> 2 -> 5 -> 10 times a power of ten. */
-        private static double up(double step) {
-            double p = Math.pow(10, Math.floor(Math.log10(step) + 1e-9));
-            double f = Math.round(step / p);
-            return (f < 2 ? 2 : f < 5 ? 5 : 10) * p;
-        }
-
-        static double nice(double raw) {
-            double p = Math.pow(10, Math.floor(Math.log10(raw)));
-            double f = raw / p;
-            return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * p;
-        }
-
-        List<Double> ticks() {
-            List<Double> t = new ArrayList<>();
-            long n = Math.round((hi - lo) / step);
-            for (long i = 0; i <= n; i++) {
-                t.add(lo + i * step);
-            }
-            return t;
-        }
-
-        double frac(double v) {
-            return (v - lo) / (hi - lo);
-        }
-
-        String label(double v) {
-            if (Math.abs(v) < step * 1e-9) {
-                return "0";
-            }
-            double scale = 1;
-            String suffix = "";
-            double big = Math.max(Math.abs(lo), Math.abs(hi));
-            if (counts) {
-                if (big >= 1e9) {
-                    scale = 1e9;
-                    suffix = "B";
-                } else if (big >= 1e6) {
-                    scale = 1e6;
-                    suffix = "M";
-                } else if (big >= 1e4) {
-                    scale = 1e3;
-                    suffix = "k";
-                }
-            }
-            int decimals = (int) Math.max(0, Math.min(6, -Math.floor(Math.log10(step / scale) + 1e-9)));
-            return MetricsLog.fixed(v / scale, decimals) + suffix;
-        }
     }
 
     // ---------------------------------------------------------------- helpers
@@ -474,10 +294,6 @@ public final class HtmlReport {
 
     static String group(long n) {
         return String.format(Locale.ROOT, "%,d", n).replace(',', ' ');
-    }
-
-    private static String num(double v) {
-        return MetricsLog.fixed(v, 1);
     }
 
     /**

@@ -150,16 +150,16 @@ class HtmlReportTest {
 
     @Test
     void axisTicksAreNiceAndCoverTheData() {
-        HtmlReport.Axis x = HtmlReport.Axis.of(16_384, 655_360, true);
+        SvgChart.Axis x = SvgChart.Axis.of(16_384, 655_360, true);
         assertEquals(0, x.lo());
         assertEquals(700_000, x.hi());
         assertEquals(List.of("0", "100k", "200k", "300k", "400k", "500k", "600k", "700k"),
             x.ticks().stream().map(x::label).toList());
-        HtmlReport.Axis y = HtmlReport.Axis.of(1.47, 8.0, false);
+        SvgChart.Axis y = SvgChart.Axis.of(1.47, 8.0, false);
         assertEquals(List.of("1", "2", "3", "4", "5", "6", "7", "8"), y.ticks().stream().map(y::label).toList());
-        HtmlReport.Axis flat = HtmlReport.Axis.of(3.2, 3.2, false);
+        SvgChart.Axis flat = SvgChart.Axis.of(3.2, 3.2, false);
         assertTrue(flat.lo() < 3.2 && flat.hi() > 3.2);
-        HtmlReport.Axis big = HtmlReport.Axis.of(0, 1.5e9, true);
+        SvgChart.Axis big = SvgChart.Axis.of(0, 1.5e9, true);
         assertEquals(List.of("0", "0.5B", "1.0B", "1.5B"), big.ticks().stream().map(big::label).toList());
     }
 
