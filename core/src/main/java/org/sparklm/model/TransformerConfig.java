@@ -122,7 +122,17 @@ public record TransformerConfig(int vocabSize, int layers, int dModel, int heads
      * appendix B). The causal mask does not halve the attention term: the full T x T products are computed.
      */
     public double trainingFlopsPerToken() {
-        return 6.0 * nonEmbeddingParameters() + 12.0 * layers * (double) contextLength * dModel;
+        return denseFlopsPerToken() + attentionFlopsPerToken();
+    }
+
+    /** The {@code 6 N} part of {@link #trainingFlopsPerToken()}: N the non-embedding parameters, LM head included. */
+    public double denseFlopsPerToken() {
+        return 6.0 * nonEmbeddingParameters();
+    }
+
+    /** The {@code 12 L T d} part of {@link #trainingFlopsPerToken()}: attention scores and weighted sums. */
+    public double attentionFlopsPerToken() {
+        return 12.0 * layers * (double) contextLength * dModel;
     }
 
     /** The config as JSON with the file keys ({@link #KEYS}); {@link #fromJson} reads it back. */
