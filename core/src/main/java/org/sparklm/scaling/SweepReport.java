@@ -223,13 +223,10 @@ public final class SweepReport {
                 for (double n : logRange(nMin / 1.5, nMax * 1.5, 40)) {
                     fit.add(new SvgChart.Point(n, law.loss(n, e.getKey() * n)));
                 }
-                series.add(SvgChart.Series.line(null, "f" + i, color, fit).asDashed());
+                series.add(SvgChart.Series.line(i == 0 ? "fitted law (dashed)" : null, "f" + i, color, fit)
+                    .asDashed());
             }
             i++;
-        }
-        if (law != null) {
-            series.add(new SvgChart.Series("fitted law (dashed)", "legendfit", "#444", List.of(List.of()), true,
-                false, true));
         }
         return SvgChart.svg(new SvgChart.Spec("parameters N", "final validation loss (nats/token)", true, true, true,
             series)) + "\n";
@@ -265,7 +262,8 @@ public final class SweepReport {
                 for (double n : logRange(nMin / 1.5, nMax * 1.5, 40)) {
                     fit.add(new SvgChart.Point(n, law.loss(n, p.flops() / (6 * n))));
                 }
-                series.add(SvgChart.Series.line(null, "pf" + i, color, fit).asDashed());
+                series.add(SvgChart.Series.line(i == 0 ? "fitted law at that C (dashed)" : null, "pf" + i, color,
+                    fit).asDashed());
             }
             if (p.optimalParameters() != null) {
                 minima.add(new SvgChart.Point(p.optimalParameters(), p.minimumLoss()));
