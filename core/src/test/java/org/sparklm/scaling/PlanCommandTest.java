@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -15,6 +16,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.sparklm.UsageException;
+import org.sparklm.checkpoint.CheckpointStore;
 import org.sparklm.io.Json;
 import org.sparklm.model.TransformerConfig;
 import org.sparklm.pretrain.PretrainRun;
@@ -75,6 +77,14 @@ class PlanCommandTest {
         assertEquals(2000, p.at("/throughput/tokens_per_s_per_worker").asDouble(), 1e-9);
         assertEquals(6.0 * 612_096 * 200_000, p.at("/budget/flops").asDouble(), 1);
         assertTrue(p.at("/nearest_model/wall_hours").asDouble() > 0);
+        // a pretrain run directory: no run.json, the run described by its newest checkpoint's state.json
+        Files.delete(run.resolve(Throughput.RUN_FILE));
+        assertThrows(UsageException.class, () -> plan("--run", run.toString()));
+        ObjectNode state = Json.object();
+        state.put("step", 8);
+        state.set("run", r.toJson());
+        CheckpointStore.open(new Configuration(), run.toString(), 3).write(8, state, Map.of());
+        assertEquals(2000, plan("--run", run.toString()).at("/throughput/tokens_per_s_per_worker").asDouble(), 1e-9);
     }
 
     @Test
