@@ -45,6 +45,12 @@ public record ModelFamily(String name, List<Member> models) {
         models = List.copyOf(models);
     }
 
+    /** The same models at another vocabulary (the tokenizer the planned model will use). */
+    public ModelFamily withVocabSize(int vocab) {
+        return new ModelFamily(name + " (vocabulary " + vocab + ")", models.stream()
+            .map(m -> new Member(m.name(), m.config().withVocabSize(vocab))).toList());
+    }
+
     /** The member whose N is nearest to {@code n} in log scale. */
     public Member nearest(double n) {
         Member best = null;

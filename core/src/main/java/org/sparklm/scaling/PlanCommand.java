@@ -41,6 +41,9 @@ public final class PlanCommand {
     public static ObjectNode plan(PlanConfig c, Configuration conf) throws IOException {
         ScalingLaw law = ScalingLaw.named(c.law());
         ModelFamily family = ModelFamily.load(c.family());
+        if (c.familyVocabSize() > 0) {
+            family = family.withVocabSize(c.familyVocabSize());
+        }
         Throughput tp = null;
         if (c.run() != null) {
             tp = Throughput.ofRun(conf, c.run());
@@ -59,8 +62,9 @@ public final class PlanCommand {
             flops = c.flops();
             budget.put("source", "--flops");
         } else if (c.hours() > 0) {
-            flops = c.hours() * 3600 * c.workers() * tp.flopsPerSecond();
-            budget.put("source", "--hours");
+            // in the law's currency: the 6 N D the measured model would train in that time on W workers
+            flops = c.hours() * 3600 * c.workers() * tp.tokensPerSecond() * 6.0 * Scaling.parameters(tp.model());
+            budget.put("source", "--hours (6 N D of the measured model in that time)");
             budget.put("hours", c.hours());
         } else if (c.run() != null) {
             flops = Scaling.flops(Scaling.parameters(tp.model()), tp.runTokens());
@@ -102,7 +106,9 @@ public final class PlanCommand {
         nm.put("vocab_size", mc.vocabSize());
         nm.put("parameters", m.parameters());
         nm.put("parameters_with_embeddings", mc.parameterCount());
-        double dm = flops / (6.0 * m.parameters());
+        double r = tp == null ? Double.NaN : tp.tokensPerSecondOn(mc);
+        // with --hours, the tokens the model trains in that time; else the tokens of the compute budget
+        double dm = c.hours() > 0 ? c.hours() * 3600 * c.workers() * r : flops / (6.0 * m.parameters());
         nm.put("tokens", dm);
         nm.put("tokens_per_parameter", dm / m.parameters());
         nm.put("predicted_loss", law.loss(m.parameters(), dm));
@@ -113,7 +119,6 @@ public final class PlanCommand {
         fpt.put("attention_share", mc.attentionFlopsPerToken() / mc.trainingFlopsPerToken());
         if (tp != null) {
             o.set("throughput", tp.toJson());
-            double r = tp.tokensPerSecondOn(mc);
             nm.put("tokens_per_s_per_worker", r);
             nm.put("wall_hours", dm / (r * c.workers()) / 3600);
         }

@@ -26,6 +26,9 @@ public record PlanConfig(
     @Opt(metavar = "NAME|FILE", help = "the model configs to pick the nearest model from: gpt (built in,"
         + " conf/families/gpt.json) or a family file (docs/FORMATS.md)")
     String family,
+    @Opt(metavar = "V", help = "build the family's models at this vocabulary (your tokenizer's) instead of the"
+        + " file's vocab_size (0: the file's)", min = 0, max = Integer.MAX_VALUE)
+    int familyVocabSize,
     @Opt(metavar = "NAME|FILE", help = "the model --tokens-per-s was measured on: a model config name or file")
     String model,
     @Opt(metavar = "V", help = "the vocabulary size of --model", min = 2, max = Integer.MAX_VALUE)
@@ -33,7 +36,7 @@ public record PlanConfig(
     @Opt(help = "print only the JSON (no table)")
     boolean json) implements CommandLine.Checked {
 
-    public static final PlanConfig DEFAULTS = new PlanConfig(0, 0, 0, 1, null, "hoffmann", "gpt", "tiny", 8000,
+    public static final PlanConfig DEFAULTS = new PlanConfig(0, 0, 0, 1, null, "hoffmann", "gpt", 0, "tiny", 8000,
         false);
 
     public static CommandLine<PlanConfig> commandLine() {

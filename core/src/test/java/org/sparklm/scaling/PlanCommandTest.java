@@ -50,15 +50,27 @@ class PlanCommandTest {
 
     @Test
     void hoursAtAThroughput() throws Exception {
-        // 10 hours on 4 workers at 1000 tokens/s of tiny (vocab 8000): C = 36 000 x 4 x 1000 x 3 770 880 FLOPs
+        // 10 hours on 4 workers at 1000 tokens/s of tiny (vocab 8000, N 612 096): C = 36 000 x 4 x 1000 x 6 x 612 096
         JsonNode p = plan("--hours", "10", "--workers", "4", "--tokens-per-s", "1000", "--model", "tiny",
             "--family", "gpt");
-        double c = 36_000.0 * 4 * 1000 * 3_770_880;
+        double c = 36_000.0 * 4 * 1000 * 6 * 612_096;
         assertEquals(c, p.at("/budget/flops").asDouble(), c * 1e-12);
-        // the wall time of the nearest model: its tokens at the same FLOP rate
+        // the nearest model trains for the 10 hours at the same FLOP rate (full FLOPs per token, tiny's 3 770 880)
         JsonNode m = p.at("/nearest_model");
         double rate = 1000.0 * 3_770_880 / m.at("/flops_per_token/total").asDouble();
-        assertEquals(m.get("tokens").asDouble() / (rate * 4) / 3600, m.get("wall_hours").asDouble(), 1e-9);
+        assertEquals(rate, m.get("tokens_per_s_per_worker").asDouble(), rate * 1e-12);
+        assertEquals(36_000.0 * 4 * rate, m.get("tokens").asDouble(), 1e-3);
+        assertEquals(10, m.get("wall_hours").asDouble(), 1e-9);
+        // --flops: the nearest model's tokens are the budget's, its wall time follows
+        JsonNode f = plan("--flops", "1e17", "--tokens-per-s", "1000", "--workers", "4");
+        JsonNode fm = f.at("/nearest_model");
+        assertEquals(1e17 / (6 * fm.get("parameters").asDouble()), fm.get("tokens").asDouble(), 1);
+        assertEquals(fm.get("tokens").asDouble() / (4 * fm.get("tokens_per_s_per_worker").asDouble()) / 3600,
+            fm.get("wall_hours").asDouble(), 1e-9);
+        // the family at the planner's vocabulary: 2x64 at vocabulary 2048 has N 2 x 49 984 + 128 + 64 x 2048
+        JsonNode v = plan("--flops", "1e12", "--family-vocab-size", "2048");
+        assertEquals("2x64", v.at("/nearest_model/name").asText());
+        assertEquals(2 * 49_984 + 128 + 64 * 2048, v.at("/nearest_model/parameters").asLong());
     }
 
     @Test
