@@ -106,9 +106,14 @@ public final class SweepReport {
 
     /** sweep.json: the configuration and every run, failed ones with their error. */
     public static ObjectNode sweepJson(SweepConfig c, Analysis a) {
+        return sweepJson(Json.MAPPER.valueToTree(c), a);
+    }
+
+    /** sweep.json with any configuration object (fit-law: the sweeps it read). */
+    public static ObjectNode sweepJson(com.fasterxml.jackson.databind.JsonNode config, Analysis a) {
         ObjectNode o = Json.object();
         o.put("n_definition", Scaling.N_DEFINITION);
-        o.set("config", Json.MAPPER.valueToTree(c));
+        o.set("config", config);
         o.put("runs_total", a.runs().size());
         o.put("runs_failed", a.failed().size());
         ArrayNode runs = o.putArray("runs");
@@ -126,9 +131,13 @@ public final class SweepReport {
 
     /** report.html. */
     public static String html(SweepConfig c, Analysis a, String generated) {
+        return html("sparklm sweep: " + a.runs().size() + " runs, " + c.sizes().size() + " sizes x "
+            + c.tokensPerParam().size() + " token budgets", a, generated);
+    }
+
+    /** report.html with its title. */
+    public static String html(String title, Analysis a, String generated) {
         StringBuilder h = new StringBuilder(1 << 15);
-        String title = "sparklm sweep: " + a.runs().size() + " runs, " + c.sizes().size() + " sizes x "
-            + c.tokensPerParam().size() + " token budgets";
         h.append("<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n")
             .append("<meta charset=\"utf-8\"/>\n<title>").append(HtmlReport.esc(title)).append("</title>\n")
             .append("<style>\nbody{font-family:sans-serif;max-width:960px;margin:2em auto;color:#222}")

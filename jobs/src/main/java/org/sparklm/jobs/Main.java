@@ -37,6 +37,7 @@ public final class Main {
               pretrain    train a Transformer LM on shards with DL4J Spark parameter averaging (Spark job)
               sweep       a grid of pretraining runs (sizes x token budgets), one Spark task each, and the
                           scaling-law fit L(N, D) = E + A/N^alpha + B/D^beta: law.json, report.html (Spark job)
+              fit-law     the sweep's fit again, on the runs of one or more finished sweeps (no Spark)
               plan        compute-optimal N and D for a budget, the nearest model of a family, its wall time (no
                           Spark, prints JSON and a table)
               evaluate    validation loss/perplexity of a checkpoint on shards (no Spark, prints JSON)
@@ -78,6 +79,9 @@ public final class Main {
                 case "plan" -> {
                     return org.sparklm.scaling.PlanCommand.run(rest, System.out);
                 }
+                case "fit-law" -> {
+                    return org.sparklm.scaling.FitLawCommand.run(rest, System.out);
+                }
                 case "evaluate" -> {
                     return ModelCommands.evaluate(rest, System.out);
                 }
@@ -113,7 +117,7 @@ public final class Main {
                 case "tokenize" -> {
                     return TokenizeCommand.run(rest, System.in, System.out);
                 }
-                default -> throw new UsageException("unknown command '" + cmd + "' (commands: bpe-train, shard, pretrain, evaluate, generate, fill-mask, finetune, classify, finetune-merge, make-passages, export, import, bench-bpe, bench-shard, bench-outer, bench-finetune, bench-train-step, tokenize, sweep, plan)");
+                default -> throw new UsageException("unknown command '" + cmd + "' (commands: bpe-train, shard, pretrain, evaluate, generate, fill-mask, finetune, classify, finetune-merge, make-passages, export, import, bench-bpe, bench-shard, bench-outer, bench-finetune, bench-train-step, tokenize, sweep, plan, fit-law)");
             }
             return 0;
         } catch (UsageException | AtomicOutput.OutputExistsException | FileNotFoundException
