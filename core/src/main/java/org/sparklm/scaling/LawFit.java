@@ -10,7 +10,7 @@ import java.util.List;
  * from every point of their grid of starts (alpha, beta in {0, 0.5, ..., 2}, e in {-1, -0.5, ..., 1}, a, b in
  * {0, 5, ..., 25}: 4 500 starts), keeping the best; then A = exp(a), B = exp(b), E = exp(e). LSE is log-sum-exp, so
  * the prediction is log(E + A / N^alpha + B / D^beta) evaluated stably. Besiroglu et al. 2024 found the original fit
- * stopped early; here each start runs to a gradient below 1e-10 or 2 000 iterations.
+ * stopped early; here each start runs to a gradient below 1e-10 or 500 iterations.
  */
 public final class LawFit {
 
@@ -83,7 +83,7 @@ public final class LawFit {
             logL[i] = Math.log(obs.get(i).loss());
         }
         Lbfgs.Function f = (t, grad) -> objective(t, grad, logN, logD, logL);
-        Lbfgs lbfgs = new Lbfgs(10, 2000, 1e-10);
+        Lbfgs lbfgs = new Lbfgs(10, 500, 1e-10);
         double[] best = null;
         double bestValue = Double.POSITIVE_INFINITY;
         int converged = 0;
