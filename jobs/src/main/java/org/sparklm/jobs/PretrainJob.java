@@ -226,11 +226,13 @@ public final class PretrainJob {
         steps = rounds * h;
         int warmup = (int) Math.min(c.warmupSteps() >= 0 ? c.warmupSteps() : OptimizerConfig.defaultWarmup(steps),
             steps);
+        Double[] own = PretrainRun.objectiveOptions(c);
         return new PretrainRun(c.data(), in.tokenizer().sha256(), c.objective(), c.model(), model,
             model.parameterCount(), workers, c.batchSizePerWorker(), h, steps, c.lr(), c.minLr(), warmup,
             c.weightDecay(), c.gradClip(), c.beta1(), c.beta2(), c.adamEpsilon(), c.outerOptimizer(),
             c.outerOptimizer() == OuterOptimizer.Kind.AVERAGE ? 1.0 : c.outerLr(),
-            c.outerOptimizer() == OuterOptimizer.Kind.AVERAGE ? 0.0 : c.outerMomentum(), c.seed(), master);
+            c.outerOptimizer() == OuterOptimizer.Kind.AVERAGE ? 0.0 : c.outerMomentum(), c.seed(), master,
+            own[0], own[1], own[2], own[3]);
     }
 
     /** Pretraining as a {@link RoundLoop.Job}. */
