@@ -106,9 +106,12 @@ public record PretrainRun(String data, String tokenizerSha256, Objective objecti
             adamEpsilon);
     }
 
-    /** Tokens one global step consumes over all workers (model inputs; the clm label token not counted). */
+    /**
+     * Tokens one global step consumes over all workers (model inputs; the clm label token not counted; an
+     * encoder-decoder's encoder plus decoder positions).
+     */
     public long tokensPerStep() {
-        return (long) workers * batchSizePerWorker * model.contextLength();
+        return (long) workers * batchSizePerWorker * model.tokensPerExample();
     }
 
     public long rounds() {

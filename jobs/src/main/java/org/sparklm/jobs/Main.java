@@ -36,8 +36,9 @@ public final class Main {
               shard       encode a corpus into train/val token shards with a trained tokenizer (Spark job)
               pretrain    train a Transformer LM on shards with DL4J Spark parameter averaging (Spark job)
               evaluate    validation loss/perplexity of a checkpoint on shards (no Spark, prints JSON)
-              generate    continue a prompt with a clm checkpoint (no Spark)
+              generate    continue a prompt with a clm or prefix-lm checkpoint (no Spark)
               fill-mask   fill [MASK] tokens with an mlm checkpoint (no Spark, prints JSON)
+              fill-spans  fill <extra_id_N> sentinels with a span (T5) checkpoint (no Spark)
               finetune    fine-tune a pretrained model as a text classifier: full, head, lora or prefix (Spark job)
               classify    classify text lines (or evaluate on labelled text) with a fine-tuned classifier (no Spark)
               finetune-merge  fold a LoRA classifier's adapters into its weights (no Spark)
@@ -75,6 +76,9 @@ public final class Main {
                 }
                 case "generate" -> {
                     return ModelCommands.generate(rest, System.out);
+                }
+                case "fill-spans" -> {
+                    return ModelCommands.fillSpans(rest, System.out);
                 }
                 case "fill-mask" -> {
                     return ModelCommands.fillMask(rest, System.out);
