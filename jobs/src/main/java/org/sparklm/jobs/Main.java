@@ -38,6 +38,7 @@ public final class Main {
               evaluate    validation loss/perplexity of a checkpoint on shards (no Spark, prints JSON)
               generate    continue a prompt with a clm checkpoint (no Spark)
               fill-mask   fill [MASK] tokens with an mlm checkpoint (no Spark, prints JSON)
+              show-batch  the examples pretrain trains on at its first step, decoded (no Spark, JSON lines)
               finetune    fine-tune a pretrained model as a text classifier: full, head, lora or prefix (Spark job)
               classify    classify text lines (or evaluate on labelled text) with a fine-tuned classifier (no Spark)
               finetune-merge  fold a LoRA classifier's adapters into its weights (no Spark)
@@ -86,6 +87,9 @@ public final class Main {
                 case "finetune-merge" -> {
                     return ClassifierCommands.merge(rest, System.out);
                 }
+                case "show-batch" -> {
+                    return org.sparklm.pretrain.ShowBatch.run(rest, System.out);
+                }
                 case "make-passages" -> {
                     return org.sparklm.finetune.Passages.run(rest, System.out);
                 }
@@ -105,7 +109,7 @@ public final class Main {
                 case "tokenize" -> {
                     return TokenizeCommand.run(rest, System.in, System.out);
                 }
-                default -> throw new UsageException("unknown command '" + cmd + "' (commands: bpe-train, shard, pretrain, evaluate, generate, fill-mask, finetune, classify, finetune-merge, make-passages, export, import, bench-bpe, bench-shard, bench-outer, bench-finetune, bench-train-step, tokenize)");
+                default -> throw new UsageException("unknown command '" + cmd + "' (commands: bpe-train, shard, pretrain, evaluate, generate, fill-mask, show-batch, finetune, classify, finetune-merge, make-passages, export, import, bench-bpe, bench-shard, bench-outer, bench-finetune, bench-train-step, tokenize)");
             }
             return 0;
         } catch (UsageException | AtomicOutput.OutputExistsException | FileNotFoundException
