@@ -215,16 +215,17 @@ public final class ShowBatch {
                     }
                 }
             } else if (objective == Objective.SPAN) {
+                // span i: what follows sentinel i up to the next sentinel or the final EOS (an [EOS] inside a span
+                // is a document boundary of the shards, part of the text)
                 ArrayNode spans = o.putArray("spans");
-                SpecialTokens sp = tok.specialTokens();
                 java.util.Set<Integer> sentinels = new java.util.HashSet<>();
-                for (int id : SpanCorruption.sentinels(sp)) {
+                for (int id : SpanCorruption.sentinels(tok.specialTokens())) {
                     sentinels.add(id);
                 }
                 ObjectNode cur = null;
                 List<Integer> ids = new ArrayList<>();
-                for (int j = 0; j <= tgtLen; j++) {
-                    boolean end = j == tgtLen || tg[j] == sp.idOf(SpecialTokens.EOS);
+                for (int j = 0; j < tgtLen; j++) {
+                    boolean end = j == tgtLen - 1;
                     boolean sentinel = !end && sentinels.contains(tg[j]);
                     if ((end || sentinel) && cur != null) {
                         int[] span = ids.stream().mapToInt(Integer::intValue).toArray();
@@ -232,9 +233,6 @@ public final class ShowBatch {
                         cur.put("text", tok.decode(span));
                         ids.clear();
                         cur = null;
-                    }
-                    if (end) {
-                        break;
                     }
                     if (sentinel) {
                         cur = spans.addObject();

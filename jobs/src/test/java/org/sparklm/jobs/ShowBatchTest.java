@@ -35,6 +35,8 @@ import org.sparklm.tokenizer.bpe.BpeTrainer;
 import org.sparklm.tokenizer.bpe.TokenizerFiles;
 import org.sparklm.train.LmMinibatches;
 import org.sparklm.train.Objective;
+import org.sparklm.train.PrefixLm;
+import org.sparklm.train.SpanCorruption;
 
 /**
  * {@code show-batch} through the entry point: every objective prints exactly worker 0's first minibatch of the
@@ -189,29 +191,14 @@ class ShowBatchTest extends SparkTestBase {
                 }
                 if (o == Objective.SPAN) {
                     // the spans put back in place of their sentinels give the window training read
-                    List<Integer> restored = new ArrayList<>();
-                    JsonNode spans = l.get("spans");
-                    int next = 0;
-                    for (int j = 0; j < in.length - 1; j++) {
-                        String t = tok.token(in[j]);
-                        if (t.startsWith("<extra_id_")) {
-                            JsonNode s = spans.get(next);
-                            assertEquals(SpecialTokens.sentinel(next++), s.path("sentinel").asText());
-                            assertEquals(tok.decode(ints(s.get("ids"))), s.path("text").asText());
-                            for (int id : ints(s.get("ids"))) {
-                                restored.add(id);
-                            }
-                        } else {
-                            restored.add(in[j]);
-                        }
-                    }
-                    assertEquals(spans.size(), next);
-                    assertArrayEquals(window(restored.size(), i), restored.stream().mapToInt(x -> x).toArray(),
-                        what);
+                    int[] restored = restoreSpans(l);
+                    assertEquals(SpanCorruption.lengths(32, 0.15, 3).window(), restored.length, what);
+                    assertArrayEquals(window(restored.length, i), restored, what);
                 }
                 if (o == Objective.PREFIX_LM) {
                     assertEquals(in.length - 1, l.path("prefix_tokens").asInt());
                     int[] w = new int[in.length - 1 + tg.length - 1];
+                    assertEquals(PrefixLm.windowLength(32, 32, 0, 1), w.length, what);
                     System.arraycopy(in, 0, w, 0, in.length - 1);
                     System.arraycopy(tg, 0, w, in.length - 1, tg.length - 1);
                     assertArrayEquals(window(w.length, i), w, what);
@@ -228,6 +215,46 @@ class ShowBatchTest extends SparkTestBase {
         MultiDataSet ds = training(Objective.SPAN, 32, 2, "--noise-density", "0.5", "--mean-span-length", "2");
         int[] in = ints(dense.get(1).get("input_ids"));
         assertArrayEquals(row(ds.getFeatures(0), 1, in.length), in);
+    }
+
+    /** The input with each sentinel replaced by its span from "spans" (checked against the sentinel order). */
+    private static int[] restoreSpans(JsonNode l) {
+        int[] in = ints(l.get("input_ids"));
+        List<Integer> restored = new ArrayList<>();
+        JsonNode spans = l.get("spans");
+        int next = 0;
+        for (int j = 0; j < in.length - 1; j++) {
+            if (tok.token(in[j]).startsWith("<extra_id_")) {
+                JsonNode s = spans.get(next);
+                assertEquals(SpecialTokens.sentinel(next++), s.path("sentinel").asText());
+                assertEquals(tok.decode(ints(s.get("ids"))), s.path("text").asText());
+                for (int id : ints(s.get("ids"))) {
+                    restored.add(id);
+                }
+            } else {
+                restored.add(in[j]);
+            }
+        }
+        assertEquals(spans.size(), next, "one span per sentinel");
+        return restored.stream().mapToInt(x -> x).toArray();
+    }
+
+    @Test
+    void spansHoldingADocumentBoundaryAreShownWhole() throws IOException {
+        int eos = tok.specialTokens().idOf(SpecialTokens.EOS);
+        int window = SpanCorruption.lengths(128, 0.15, 3).window();
+        List<JsonNode> lines = show("--objective", "span", "--count", "8", "--model-set", "context_length=128");
+        int eosInSpans = 0;
+        for (int i = 0; i < lines.size(); i++) {
+            int[] restored = restoreSpans(lines.get(i));
+            assertArrayEquals(window(window, i), restored, "example " + i);
+            for (JsonNode s : lines.get(i).get("spans")) {
+                for (int id : ints(s.get("ids"))) {
+                    eosInSpans += id == eos ? 1 : 0;
+                }
+            }
+        }
+        assertTrue(eosInSpans > 0, "the case is covered: an [EOS] of the shards inside a dropped span");
     }
 
     private static double sum(float[] f) {
