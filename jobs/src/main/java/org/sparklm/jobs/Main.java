@@ -38,11 +38,11 @@ public final class Main {
               evaluate    validation loss/perplexity of a checkpoint on shards (no Spark, prints JSON)
               generate    continue a prompt with a clm checkpoint (no Spark)
               fill-mask   fill [MASK] tokens with an mlm checkpoint (no Spark, prints JSON)
-              show-batch  the examples pretrain trains on at its first step, decoded (no Spark, JSON lines)
               finetune    fine-tune a pretrained model as a text classifier: full, head, lora or prefix (Spark job)
               classify    classify text lines (or evaluate on labelled text) with a fine-tuned classifier (no Spark)
               finetune-merge  fold a LoRA classifier's adapters into its weights (no Spark)
               make-passages   a labelled passage set and its pretraining text from a corpus with line labels (no Spark)
+              show-batch  the examples pretrain trains on at its first step, decoded (no Spark, JSON lines)
               export      write a checkpoint or classifier as safetensors + config.json + tokenizer files, HF GPT-2
                           or native layout, or a LoRA classifier as a PEFT adapter (no Spark)
               import      turn an export directory back into a checkpoint or classifier (no Spark)
