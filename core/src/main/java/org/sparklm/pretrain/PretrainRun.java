@@ -10,10 +10,6 @@ import org.sparklm.model.TransformerConfig;
 import org.sparklm.train.Objective;
 import org.sparklm.train.OptimizerConfig;
 import org.sparklm.train.OuterOptimizer;
-import org.sparklm.train.PrefixLm;
-import org.sparklm.train.Seq2SeqSpec;
-import org.sparklm.train.SpanCorruption;
-import org.sparklm.tokenizer.SpecialTokens;
 
 /**
  * A pretraining run as resolved from its {@link PretrainConfig} and its inputs: what identifies its trajectory (the
@@ -97,21 +93,6 @@ public record PretrainRun(String data, String tokenizerSha256, Objective objecti
         boolean prefix = c.objective() == Objective.PREFIX_LM;
         return new Double[] {span ? c.noiseDensity() : null, span ? c.meanSpanLength() : null,
             prefix ? c.prefixMin() : null, prefix ? c.prefixMax() : null};
-    }
-
-    /**
-     * The encoder-decoder spec of this run's objective (span, prefix-lm) with its stored options (T5's defaults when
-     * absent) for a model's encoder and decoder contexts, to evaluate a checkpoint on the examples it was trained
-     * on; null for clm and mlm.
-     */
-    public Seq2SeqSpec seq2seq(SpecialTokens specials, int encoderContext, int decoderContext) {
-        if (!objective.isSeq2Seq()) {
-            return null;
-        }
-        return Seq2SeqSpec.of(objective, specials, encoderContext, decoderContext,
-            noiseDensity != null ? noiseDensity : SpanCorruption.NOISE_DENSITY,
-            meanSpanLength != null ? meanSpanLength : SpanCorruption.MEAN_SPAN_LENGTH,
-            prefixMin != null ? prefixMin : PrefixLm.MIN_FRACTION, prefixMax != null ? prefixMax : PrefixLm.MAX_FRACTION);
     }
 
     /** A new outer optimizer of this run (no momentum yet). */
