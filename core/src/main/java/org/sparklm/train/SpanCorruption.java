@@ -16,7 +16,9 @@ import org.sparklm.tokenizer.SpecialTokens;
  * {@code [1, L-1]}; {@code s = max(1, round(n / meanSpanLength))} noise spans; the noise tokens and the {@code L - n}
  * non-noise tokens are each cut into {@code s} non-empty segments, every such cut equally likely; the segments
  * interleave starting with non-noise. Rounding is half-to-even, as Python's {@code round} and TensorFlow's
- * {@code tf.round}.
+ * {@code tf.round}, of the double product (as T5's length helper; T5's mask multiplies in float32, which differs from
+ * its own helper where {@code L x density} is exactly a half, e.g. L = 190 at 0.15: we follow the helper so that the
+ * lengths are exact).
  *
  * <p>The example: the input is the window with each noise span replaced by one sentinel ({@code <extra_id_0>},
  * {@code <extra_id_1>}, ... in order of appearance), then EOS; the target is each sentinel followed by the span it
@@ -145,7 +147,7 @@ public final class SpanCorruption implements Serializable {
     /**
      * T5's {@code random_spans_helper} with one sentinel per span in the input and in the target: the longest raw
      * window {@code L} whose input fits {@code encoderContext}. The counts are the clamped ones the mask draws
-     * (T5's helper does not clamp; they agree for windows of about 7 tokens and more). T5's special case for
+     * (T5's helper does not clamp; with the defaults they agree from 10-token windows on). T5's special case for
      * density 0.5 (shorten by one so that the target length equals the input length) is left out: the lengths here
      * are exactly those of the examples.
      *
@@ -153,15 +155,15 @@ public final class SpanCorruption implements Serializable {
      */
     public static Lengths lengths(int encoderContext, double noiseDensity, double meanSpanLength) {
         checkRates(noiseDensity, meanSpanLength);
+        // the input length never decreases as the window grows (each raw token adds 1, minus at most one noise
+        // token, plus at most one span), so the longest window that fits is the last before the first that does not
         Lengths best = null;
-        // the input length grows by at most 1 per raw token, and is >= L - n + 2 >= (1 - density) L: so L is
-        // bounded by encoderContext / (1 - density) + 2; search upward from 2 while the input still fits.
-        long limit = (long) Math.ceil(encoderContext / (1 - noiseDensity)) + 2 * (long) Math.ceil(meanSpanLength) + 4;
-        for (int l = 2; l <= Math.min(limit, Integer.MAX_VALUE - 1); l++) {
+        for (int l = 2; l < Integer.MAX_VALUE; l++) {
             Lengths x = of(l, noiseDensity, meanSpanLength);
-            if (x.input() <= encoderContext) {
-                best = x;
+            if (x.input() > encoderContext) {
+                break;
             }
+            best = x;
         }
         if (best == null) {
             throw new UsageException("span corruption: an encoder context of " + encoderContext + " tokens is too"

@@ -21,10 +21,11 @@ class SpanCorruptionTest {
     static final int EOS = SPECIALS.idOf(SpecialTokens.EOS);
     static final int[] SENTINELS = SpanCorruption.sentinels(SPECIALS);
 
+    /** Random ordinary tokens with an [EOS] (a document boundary of the shards) now and then. */
     static int[] randomWindow(int length, SplittableRandom rng) {
         int[] w = new int[length];
         for (int i = 0; i < length; i++) {
-            w[i] = SPECIALS.size() + rng.nextInt(5000);
+            w[i] = rng.nextInt(50) == 0 ? EOS : SPECIALS.size() + rng.nextInt(5000);
         }
         return w;
     }

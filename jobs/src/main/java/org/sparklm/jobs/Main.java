@@ -43,6 +43,7 @@ public final class Main {
               classify    classify text lines (or evaluate on labelled text) with a fine-tuned classifier (no Spark)
               finetune-merge  fold a LoRA classifier's adapters into its weights (no Spark)
               make-passages   a labelled passage set and its pretraining text from a corpus with line labels (no Spark)
+              show-batch  the examples pretrain trains on at its first step, decoded (no Spark, JSON lines)
               export      write a checkpoint or classifier as safetensors + config.json + tokenizer files, HF GPT-2
                           or native layout, or a LoRA classifier as a PEFT adapter (no Spark)
               import      turn an export directory back into a checkpoint or classifier (no Spark)
@@ -90,6 +91,9 @@ public final class Main {
                 case "finetune-merge" -> {
                     return ClassifierCommands.merge(rest, System.out);
                 }
+                case "show-batch" -> {
+                    return org.sparklm.pretrain.ShowBatch.run(rest, System.out);
+                }
                 case "make-passages" -> {
                     return org.sparklm.finetune.Passages.run(rest, System.out);
                 }
@@ -109,7 +113,7 @@ public final class Main {
                 case "tokenize" -> {
                     return TokenizeCommand.run(rest, System.in, System.out);
                 }
-                default -> throw new UsageException("unknown command '" + cmd + "' (commands: bpe-train, shard, pretrain, evaluate, generate, fill-mask, finetune, classify, finetune-merge, make-passages, export, import, bench-bpe, bench-shard, bench-outer, bench-finetune, bench-train-step, tokenize)");
+                default -> throw new UsageException("unknown command '" + cmd + "' (commands: bpe-train, shard, pretrain, evaluate, generate, fill-mask, fill-spans, show-batch, finetune, classify, finetune-merge, make-passages, export, import, bench-bpe, bench-shard, bench-outer, bench-finetune, bench-train-step, tokenize)");
             }
             return 0;
         } catch (UsageException | AtomicOutput.OutputExistsException | FileNotFoundException
