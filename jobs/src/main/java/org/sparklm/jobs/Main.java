@@ -36,12 +36,14 @@ public final class Main {
               shard       encode a corpus into train/val token shards with a trained tokenizer (Spark job)
               pretrain    train a Transformer LM on shards with DL4J Spark parameter averaging (Spark job)
               evaluate    validation loss/perplexity of a checkpoint on shards (no Spark, prints JSON)
-              generate    continue a prompt with a clm checkpoint (no Spark)
+              generate    continue a prompt with a clm or prefix-lm checkpoint (no Spark)
               fill-mask   fill [MASK] tokens with an mlm checkpoint (no Spark, prints JSON)
+              fill-spans  fill <extra_id_N> sentinels with a span (T5) checkpoint (no Spark)
               finetune    fine-tune a pretrained model as a text classifier: full, head, lora or prefix (Spark job)
               classify    classify text lines (or evaluate on labelled text) with a fine-tuned classifier (no Spark)
               finetune-merge  fold a LoRA classifier's adapters into its weights (no Spark)
               make-passages   a labelled passage set and its pretraining text from a corpus with line labels (no Spark)
+              show-batch  the examples pretrain trains on at its first step, decoded (no Spark, JSON lines)
               export      write a checkpoint or classifier as safetensors + config.json + tokenizer files, HF GPT-2
                           or native layout, or a LoRA classifier as a PEFT adapter (no Spark)
               import      turn an export directory back into a checkpoint or classifier (no Spark)
@@ -76,6 +78,9 @@ public final class Main {
                 case "generate" -> {
                     return ModelCommands.generate(rest, System.out);
                 }
+                case "fill-spans" -> {
+                    return ModelCommands.fillSpans(rest, System.out);
+                }
                 case "fill-mask" -> {
                     return ModelCommands.fillMask(rest, System.out);
                 }
@@ -85,6 +90,9 @@ public final class Main {
                 }
                 case "finetune-merge" -> {
                     return ClassifierCommands.merge(rest, System.out);
+                }
+                case "show-batch" -> {
+                    return org.sparklm.pretrain.ShowBatch.run(rest, System.out);
                 }
                 case "make-passages" -> {
                     return org.sparklm.finetune.Passages.run(rest, System.out);
@@ -105,7 +113,7 @@ public final class Main {
                 case "tokenize" -> {
                     return TokenizeCommand.run(rest, System.in, System.out);
                 }
-                default -> throw new UsageException("unknown command '" + cmd + "' (commands: bpe-train, shard, pretrain, evaluate, generate, fill-mask, finetune, classify, finetune-merge, make-passages, export, import, bench-bpe, bench-shard, bench-outer, bench-finetune, bench-train-step, tokenize)");
+                default -> throw new UsageException("unknown command '" + cmd + "' (commands: bpe-train, shard, pretrain, evaluate, generate, fill-mask, fill-spans, show-batch, finetune, classify, finetune-merge, make-passages, export, import, bench-bpe, bench-shard, bench-outer, bench-finetune, bench-train-step, tokenize)");
             }
             return 0;
         } catch (UsageException | AtomicOutput.OutputExistsException | FileNotFoundException
