@@ -172,15 +172,13 @@ public final class FewShotEvaluation {
             for (int[] o : owner) {
                 TaskExample e = task.get(o[0]);
                 double[] lls = new double[o[2]];
-                double[] norm = new double[o[2]];
                 for (int k = 0; k < o[2]; k++) {
                     lls[k] = ll.get(o[1] + k);
-                    norm[k] = lls[k] / e.choices().get(k).length();
                 }
                 c.evaluated++;
                 c.chance += 1.0 / o[2];
                 c.correct += argmax(lls) == e.gold() ? 1 : 0;
-                c.correctNorm += argmax(norm) == e.gold() ? 1 : 0;
+                c.correctNorm += argmax(normalized(lls, e.choices())) == e.gold() ? 1 : 0;
             }
             report(shots, end, n, c, t0, lastReport);
         }
@@ -208,6 +206,18 @@ public final class FewShotEvaluation {
         String text = tokenizer.decode(gen, true);
         int nl = text.indexOf('\n');
         return nl >= 0 ? text.substring(0, nl) : text;
+    }
+
+    /**
+     * acc_norm's scores: each log-likelihood divided by its choice's length in characters (without the target
+     * delimiter), as the harness does.
+     */
+    static double[] normalized(double[] lls, List<String> choices) {
+        double[] out = new double[lls.length];
+        for (int k = 0; k < lls.length; k++) {
+            out[k] = lls[k] / choices.get(k).length();
+        }
+        return out;
     }
 
     /** The first index of the largest value. */
