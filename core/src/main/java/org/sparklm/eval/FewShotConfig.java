@@ -27,7 +27,8 @@ public record FewShotConfig(
     String output,
     @Opt(help = "replace an existing output directory")
     boolean overwrite,
-    @Opt(metavar = "B", help = "sequences per forward pass (1: one pass per choice)", min = 1, max = 4096)
+    @Opt(metavar = "B", help = "sequences per forward pass (1: one pass per choice; fewer if B x context x"
+        + " vocabulary exceeds 16M values)", min = 1, max = 4096)
     int batchSize,
     @Opt(metavar = "N", help = "generation tasks: the most tokens generated", min = 1, max = 1 << 16)
     int maxNewTokens) implements CommandLine.Checked {

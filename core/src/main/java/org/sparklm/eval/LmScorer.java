@@ -19,6 +19,9 @@ import org.sparklm.model.LanguageModel;
  * floored at {@code ln(Float.MIN_VALUE)} so that an underflowed probability stays finite. Not thread-safe.
  */
 public final class LmScorer {
+    /** The most output values (sequences x positions x vocabulary) one forward pass may produce: 64 MB of floats. */
+    static final long MAX_OUTPUT_VALUES = 16L << 20;
+
     /** The floor of a log-probability (the log of the smallest positive float). */
     public static final double MIN_LOGPROB = Math.log(Float.MIN_VALUE);
 
@@ -29,7 +32,8 @@ public final class LmScorer {
     private long forwardPasses;
 
     /**
-     * @param batchSize sequences per forward pass (1: one pass per sequence)
+     * @param batchSize sequences per forward pass (1: one pass per sequence); fewer when the output of a full batch
+     *                  of full-context sequences would exceed {@link #MAX_OUTPUT_VALUES} values
      */
     public LmScorer(LanguageModel model, int batchSize) {
         if (model.config().attention() != AttentionMode.CAUSAL) {
@@ -42,7 +46,13 @@ public final class LmScorer {
         this.net = model.network();
         this.context = model.config().contextLength();
         this.vocab = model.config().vocabSize();
-        this.batchSize = batchSize;
+        this.batchSize = (int) Math.max(1, Math.min(batchSize,
+            MAX_OUTPUT_VALUES / ((long) context * vocab)));
+    }
+
+    /** Sequences per forward pass. */
+    public int batchSize() {
+        return batchSize;
     }
 
     /** The most ids one forward pass takes. */

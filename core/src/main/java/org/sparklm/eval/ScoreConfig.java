@@ -14,7 +14,8 @@ public record ScoreConfig(
         + " tokens the previous ones did not (1 to the context length)", defaultText = "half the context length",
         min = 0, max = 1 << 20)
     int stride,
-    @Opt(metavar = "B", help = "windows per forward pass", min = 1, max = 4096)
+    @Opt(metavar = "B", help = "windows per forward pass (fewer if B x context x vocabulary exceeds 16M values)",
+        min = 1, max = 4096)
     int batchSize,
     @Opt(help = "instead of one line per text, print one summary: the mean loss at each context position and"
         + " Olsson et al.'s in-context-learning score (loss late in the context minus loss early in it)")

@@ -65,6 +65,14 @@ final class ScoreCommands {
         if (stride > context) {
             throw new UsageException("score: --stride " + stride + " is more than the context length " + context);
         }
+        if (c.positions()) {
+            int early = c.earlyFor(context);
+            int late = c.lateFor(context);
+            if (early < 1 || late > context || early >= late) {
+                throw new UsageException("score: need 1 <= --early < --late <= " + context + " (the context length),"
+                    + " got " + early + " and " + late);
+            }
+        }
         LmScorer scorer = new LmScorer(m.model(), c.batchSize());
         TextScorer ts = new TextScorer(scorer, m.tokenizer(), condition(m, "score"), stride);
         PositionLoss positions = new PositionLoss(context);
