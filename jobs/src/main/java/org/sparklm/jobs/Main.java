@@ -44,6 +44,11 @@ public final class Main {
               finetune-merge  fold a LoRA classifier's adapters into its weights (no Spark)
               make-passages   a labelled passage set and its pretraining text from a corpus with line labels (no Spark)
               show-batch  the examples pretrain trains on at its first step, decoded (no Spark, JSON lines)
+              score       per-token log-probabilities and perplexity of text lines under a clm checkpoint (no Spark,
+                          prints JSON lines)
+              evaluate-fewshot  few-shot evaluation of a clm checkpoint on a multiple-choice or generation task, the
+                          lm-evaluation-harness way (no Spark, prints JSON, writes results.json and report.html)
+              make-icl-data   a synthetic in-context-learning corpus and its held-out few-shot task (no Spark)
               export      write a checkpoint or classifier as safetensors + config.json + tokenizer files, HF GPT-2
                           or native layout, or a LoRA classifier as a PEFT adapter (no Spark)
               import      turn an export directory back into a checkpoint or classifier (no Spark)
@@ -97,6 +102,15 @@ public final class Main {
                 case "make-passages" -> {
                     return org.sparklm.finetune.Passages.run(rest, System.out);
                 }
+                case "score" -> {
+                    return ScoreCommands.score(rest, System.in, System.out);
+                }
+                case "evaluate-fewshot" -> {
+                    return ScoreCommands.evaluateFewshot(rest, System.out);
+                }
+                case "make-icl-data" -> {
+                    return org.sparklm.eval.IclData.run(rest, System.out);
+                }
                 case "export" -> {
                     return ExportCommands.export(rest, System.out);
                 }
@@ -113,7 +127,7 @@ public final class Main {
                 case "tokenize" -> {
                     return TokenizeCommand.run(rest, System.in, System.out);
                 }
-                default -> throw new UsageException("unknown command '" + cmd + "' (commands: bpe-train, shard, pretrain, evaluate, generate, fill-mask, fill-spans, show-batch, finetune, classify, finetune-merge, make-passages, export, import, bench-bpe, bench-shard, bench-outer, bench-finetune, bench-train-step, tokenize)");
+                default -> throw new UsageException("unknown command '" + cmd + "' (commands: bpe-train, shard, pretrain, evaluate, generate, fill-mask, fill-spans, show-batch, finetune, classify, finetune-merge, make-passages, score, evaluate-fewshot, make-icl-data, export, import, bench-bpe, bench-shard, bench-outer, bench-finetune, bench-train-step, tokenize)");
             }
             return 0;
         } catch (UsageException | AtomicOutput.OutputExistsException | FileNotFoundException
