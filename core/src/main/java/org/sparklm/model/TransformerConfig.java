@@ -264,7 +264,20 @@ public record TransformerConfig(int vocabSize, int layers, int dModel, int heads
         if (isEncoderDecoder()) {
             return trainingFlopsPerSequence() / (encoderContext + decoderContext);
         }
-        return 6.0 * nonEmbeddingParameters() + 12.0 * layers * (double) contextLength * dModel;
+        return denseFlopsPerToken() + attentionFlopsPerToken();
+    }
+
+    /**
+     * The {@code 6 N} part of {@link #trainingFlopsPerToken()} of a decoder-only model: N the non-embedding
+     * parameters, LM head included.
+     */
+    public double denseFlopsPerToken() {
+        return 6.0 * nonEmbeddingParameters();
+    }
+
+    /** The {@code 12 L T d} part of {@link #trainingFlopsPerToken()} of a decoder-only model: attention products. */
+    public double attentionFlopsPerToken() {
+        return 12.0 * layers * (double) contextLength * dModel;
     }
 
     /**

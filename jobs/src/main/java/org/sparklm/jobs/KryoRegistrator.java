@@ -47,5 +47,9 @@ public final class KryoRegistrator implements org.apache.spark.serializer.KryoRe
             new com.esotericsoftware.kryo.serializers.JavaSerializer());
         kryo.register(org.sparklm.finetune.ExampleEncoder.Stats.class);
         kryo.register(org.sparklm.finetune.ExampleSet.class);
+        // sweep: each task returns its run's result (a record: Java serialization)
+        kryo.register(org.sparklm.scaling.SweepTrainer.RunResult.class,
+            new com.esotericsoftware.kryo.serializers.JavaSerializer());
+        kryo.register(org.sparklm.scaling.SweepTrainer.RunResult[].class);
     }
 }

@@ -35,6 +35,10 @@ public final class Main {
               bpe-train   learn a byte-pair-encoding vocabulary from a corpus (Spark job)
               shard       encode a corpus into train/val token shards with a trained tokenizer (Spark job)
               pretrain    train a Transformer LM on shards with DL4J Spark parameter averaging (Spark job)
+              sweep       a grid of pretraining runs (sizes x token budgets), one Spark task each, and the
+                          scaling-law fit L(N, D) = E + A/N^alpha + B/D^beta: law.json, report.html (Spark job)
+              plan        compute-optimal N and D for a budget, the nearest model of a family, its wall time (no
+                          Spark, prints JSON and a table)
               evaluate    validation loss/perplexity of a checkpoint on shards (no Spark, prints JSON)
               generate    continue a prompt with a clm or prefix-lm checkpoint (no Spark)
               fill-mask   fill [MASK] tokens with an mlm checkpoint (no Spark, prints JSON)
@@ -77,6 +81,10 @@ public final class Main {
                 case "bpe-train" -> BpeTrainJob.main(rest);
                 case "shard" -> ShardJob.main(rest);
                 case "pretrain" -> PretrainJob.main(rest);
+                case "sweep" -> SweepJob.main(rest);
+                case "plan" -> {
+                    return org.sparklm.scaling.PlanCommand.run(rest, System.out);
+                }
                 case "evaluate" -> {
                     return ModelCommands.evaluate(rest, System.out);
                 }
@@ -127,7 +135,7 @@ public final class Main {
                 case "tokenize" -> {
                     return TokenizeCommand.run(rest, System.in, System.out);
                 }
-                default -> throw new UsageException("unknown command '" + cmd + "' (commands: bpe-train, shard, pretrain, evaluate, generate, fill-mask, fill-spans, show-batch, finetune, classify, finetune-merge, make-passages, score, evaluate-fewshot, make-icl-data, export, import, bench-bpe, bench-shard, bench-outer, bench-finetune, bench-train-step, tokenize)");
+                default -> throw new UsageException("unknown command '" + cmd + "' (commands: bpe-train, shard, pretrain, sweep, plan, evaluate, generate, fill-mask, fill-spans, show-batch, finetune, classify, finetune-merge, make-passages, score, evaluate-fewshot, make-icl-data, export, import, bench-bpe, bench-shard, bench-outer, bench-finetune, bench-train-step, tokenize)");
             }
             return 0;
         } catch (UsageException | AtomicOutput.OutputExistsException | FileNotFoundException

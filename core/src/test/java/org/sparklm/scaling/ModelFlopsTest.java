@@ -1,0 +1,61 @@
+package org.sparklm.scaling;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.sparklm.model.TransformerConfig;
+
+/** FLOPs per token of every model config in conf/models against a count by hand, and N as the sweep counts it. */
+class ModelFlopsTest {
+
+    /**
+     * Hand counts at vocabulary 8000 (N = blocks + final LayerNorm + LM head; a block is 2 LayerNorms 4d, q/k/v
+     * d x 3d + 3d, output projection d x d + d, MLP d x f + f and f x d + d):
+     * tiny (2 layers, d 64, f 256, T 64): block 256 + 12 480 + 4 160 + 16 640 + 16 448 = 49 984; N = 2 x 49 984 + 128 +
+     *   64 x 8000 = 612 096; 6N = 3 672 576; 12 L T d = 12 x 2 x 64 x 64 = 98 304.
+     * small (6 layers, d 256, f 1024, T 256): block 1 024 + 197 376 + 65 792 + 263 168 + 262 400 = 789 760;
+     *   N = 6 x 789 760 + 512 + 256 x 8000 = 6 787 072; 6N = 40 722 432; 12 L T d = 12 x 6 x 256 x 256 = 4 718 592.
+     */
+    private static final Map<String, long[]> HAND = Map.of(
+        "tiny", new long[] {612_096, 3_672_576, 98_304},
+        "small", new long[] {6_787_072, 40_722_432, 4_718_592});
+
+    @Test
+    void everyModelConfigAgainstAHandCount() throws Exception {
+        Path dir = Path.of("../conf/models");
+        List<Path> confs;
+        try (Stream<Path> s = Files.list(dir)) {
+            confs = s.filter(p -> p.toString().endsWith(".conf")).sorted().toList();
+        }
+        assertFalse(confs.isEmpty());
+        for (Path p : confs) {
+            String name = p.getFileName().toString().replace(".conf", "");
+            long[] hand = HAND.get(name);
+            assertNotNull(hand, "conf/models/" + name + ".conf has no hand count in this test: add one");
+            TransformerConfig c = TransformerConfig.load(p.toString(), Map.of("vocab_size", "8000"));
+            assertEquals(hand[0], Scaling.parameters(c), name + " N");
+            assertEquals(hand[1], c.denseFlopsPerToken(), name + " 6N");
+            assertEquals(hand[2], c.attentionFlopsPerToken(), name + " 12LTd");
+            assertEquals(hand[1] + hand[2], c.trainingFlopsPerToken(), name + " total");
+        }
+    }
+
+    @Test
+    void sweepSizesAndSteps() {
+        // 1x32 at vocabulary 2048, T 64: block 12 x 32^2 + 13 x 32 = 12 704; N = 12 704 + 64 + 32 x 2048 = 78 304
+        TransformerConfig c = SweepGrid.model("1x32", 2048, 64);
+        assertEquals(1, c.heads());
+        assertEquals(78_304, Scaling.parameters(c));
+        assertEquals(3, SweepGrid.model("2x48", 2048, 64).heads());   // 48 / 16
+        assertEquals(4, SweepGrid.model("2x64x4", 2048, 64).heads());
+        // 1 token per parameter: 78 304 tokens in steps of 16 x 64 = 1024 -> 77 steps (78 848 tokens)
+        assertEquals(77, SweepGrid.steps(78_304, 1, 16, 64));
+    }
+}
