@@ -124,8 +124,10 @@ class ShowBatchTest extends SparkTestBase {
     }
 
     private static List<JsonNode> show(String... args) throws IOException {
-        List<String> a = new ArrayList<>(List.of("show-batch", "--data", shards.toString(), "--seed", "5",
-            "--model-set", "context_length=32"));
+        List<String> a = new ArrayList<>(List.of("show-batch", "--data", shards.toString(), "--seed", "5"));
+        if (!List.of(args).contains("--model")) {
+            a.addAll(List.of("--model-set", "context_length=32"));
+        }
         a.addAll(List.of(args));
         Outcome o = run(a.toArray(new String[0]));
         assertEquals(0, o.code(), o.err());
@@ -255,6 +257,23 @@ class ShowBatchTest extends SparkTestBase {
             }
         }
         assertTrue(eosInSpans > 0, "the case is covered: an [EOS] of the shards inside a dropped span");
+    }
+
+    @Test
+    void anEncoderDecoderConfigGivesTheContexts() throws IOException {
+        // t5-tiny: encoder 64, decoder 32 positions; span windows of T5's length for 64
+        List<JsonNode> lines = show("--objective", "span", "--count", "2", "--model", "t5-tiny");
+        int window = SpanCorruption.lengths(64, 0.15, 3).window();
+        for (int i = 0; i < lines.size(); i++) {
+            assertEquals(SpanCorruption.lengths(64, 0.15, 3).input(), lines.get(i).get("input_ids").size());
+            assertArrayEquals(window(window, i), restoreSpans(lines.get(i)));
+        }
+        List<JsonNode> prefix = show("--objective", "prefix-lm", "--count", "2", "--model", "t5-tiny");
+        int w = PrefixLm.windowLength(64, 32, 0, 1);
+        assertEquals(32, w);
+        for (JsonNode l : prefix) {
+            assertEquals(w + 2, l.get("input_ids").size() + l.get("target_ids").size());
+        }
     }
 
     private static double sum(float[] f) {
