@@ -62,6 +62,10 @@ public record FinetuneRun(String checkpoint, String baseSha256, String tokenizer
     private static final Set<String> NOT_TRAJECTORY = Set.of("checkpoint", "sparkMaster");
 
     public FinetuneRun {
+        if (model != null && model.isEncoderDecoder()) {
+            throw new org.sparklm.UsageException("finetune: encoder-decoder (T5) models cannot be fine-tuned as"
+                + " classifiers (not implemented); use a clm or mlm model");
+        }
         loraTargets = List.copyOf(loraTargets);
         labels = List.copyOf(labels);
     }

@@ -22,6 +22,7 @@ import org.sparklm.train.LmBatches;
 import org.sparklm.train.MlmMasker;
 import org.sparklm.train.Objective;
 import org.sparklm.train.OptimizerConfig;
+import org.sparklm.train.Seq2SeqBatches;
 
 /**
  * {@code bench train-step}: training steps of one model in one JVM (no Spark) on random tokens, timed. Prints JSON:
@@ -32,7 +33,14 @@ import org.sparklm.train.OptimizerConfig;
  *
  * <pre>
  * bench train-step --vocab 4096 --d-model 128 --layers 4 --heads 4 --seq-len 128 --batch 16 --steps 20
+ * bench train-step --model t5-tiny --vocab 8000 --batch 16      (a named config; encoder-decoders train span)
  * </pre>
+ *
+ * <p>Encoder-decoder models (a {@code --model} config with {@code architecture = encoder-decoder}) train on random
+ * seq2seq batches of full encoder and decoder contexts (all target positions counted); their tokens per step are the
+ * input plus target tokens, {@code batch x (Te + Td)}, and their FLOPs per token
+ * {@link TransformerConfig#trainingFlopsPerSequence()} divided by {@code Te + Td}. Their time is all in
+ * {@code outside_layers} of the op groups (the encoder-decoder layer is not instrumented with {@link OpTimer}).
  */
 public final class TrainStepBench {
 
@@ -42,6 +50,8 @@ public final class TrainStepBench {
     public static Options options() {
         return new Options("bench train-step",
             "Times training steps of a Transformer LM on random tokens in this JVM (no Spark); prints JSON.")
+            .value("model", "NAME|FILE", "a named model config (tiny, small, t5-tiny, t5-small) or a config file"
+                + " instead of the size options below (with --vocab)", "")
             .value("vocab", "V", "vocabulary size", "4096")
             .value("d-model", "D", "model width", "128")
             .value("layers", "L", "number of blocks", "4")
@@ -52,7 +62,8 @@ public final class TrainStepBench {
             .value("steps", "S", "timed steps", "20")
             .value("warmup", "W", "untimed steps first (JIT compilation of the Java kernels, workspace sizing)", "10")
             .value("dropout", "P", "dropout rate", "0.0")
-            .value("objective", "clm|mlm", "causal LM (all positions) or masked LM (15% of positions)", "clm")
+            .value("objective", "clm|mlm|span", "causal LM (all positions) or masked LM (15% of positions);"
+                + " encoder-decoders: span (random inputs and targets, all target positions counted)", "clm")
             .value("matrix-threads", "N", "split matrix products over N Java threads with single-threaded OpenBLAS"
                 + " (0: OpenBLAS threads them; auto: the number of cores)", "auto")
             .value("seed", "N", "random seed", "1");
@@ -68,12 +79,34 @@ public final class TrainStepBench {
         }
         int d = p.intValue("d-model", 1, 1 << 16);
         int dff = p.intValue("d-ff", 0, 1 << 20);
-        Objective objective = Objective.parse(p.string("objective"));
+        Objective objective;
+        try {
+            objective = Objective.parse(p.string("objective"));
+        } catch (IllegalArgumentException e) {
+            throw new org.sparklm.UsageException("bench train-step: " + e.getMessage());
+        }
         TransformerConfig cfg;
         try {
-            cfg = new TransformerConfig(p.intValue("vocab", 16, 1 << 24), p.intValue("layers", 1, 1024), d,
-                p.intValue("heads", 1, 1024), dff == 0 ? 4 * d : dff, p.intValue("seq-len", 1, 1 << 16),
-                p.doubleValue("dropout", 0, 0.99), AttentionMode.of(objective));
+            if (!p.string("model").isEmpty()) {
+                cfg = TransformerConfig.load(p.string("model"), Map.of("vocab_size",
+                    Integer.toString(p.intValue("vocab", 16, 1 << 24))));
+                if (cfg.isEncoderDecoder() && "clm".equals(p.string("objective"))) {
+                    objective = Objective.SPAN;
+                }
+                if (cfg.isEncoderDecoder() != objective.isSeq2Seq()) {
+                    throw new IllegalArgumentException("--objective " + objective.key() + " does not train "
+                        + (cfg.isEncoderDecoder() ? "an encoder-decoder" : "a decoder-only model"));
+                }
+                cfg = cfg.withAttention(AttentionMode.of(objective));
+            } else {
+                if (objective.isSeq2Seq()) {
+                    throw new IllegalArgumentException("--objective " + objective.key() + " needs an encoder-decoder"
+                        + " --model (t5-tiny, t5-small)");
+                }
+                cfg = new TransformerConfig(p.intValue("vocab", 16, 1 << 24), p.intValue("layers", 1, 1024), d,
+                    p.intValue("heads", 1, 1024), dff == 0 ? 4 * d : dff, p.intValue("seq-len", 1, 1 << 16),
+                    p.doubleValue("dropout", 0, 0.99), AttentionMode.of(objective));
+            }
         } catch (IllegalArgumentException e) {
             throw new org.sparklm.UsageException("bench train-step: " + e.getMessage());
         }
@@ -156,7 +189,7 @@ public final class TrainStepBench {
         } finally {
             OpTimer.enable(false);
         }
-        long tokensPerStep = (long) batch * cfg.contextLength();
+        long tokensPerStep = (long) batch * cfg.tokensPerExample();
         double tokensPerSecond = tokensPerStep * steps / (total / 1000);
         double flopsPerToken = cfg.trainingFlopsPerToken();
 
@@ -169,6 +202,14 @@ public final class TrainStepBench {
         c.put("heads", cfg.heads());
         c.put("d_ff", cfg.dFf());
         c.put("seq_len", cfg.contextLength());
+        c.put("architecture", cfg.architecture().key());
+        if (cfg.isEncoderDecoder()) {
+            c.put("encoder_layers", cfg.encoderLayers());
+            c.put("decoder_layers", cfg.decoderLayers());
+            c.put("encoder_seq_len", cfg.encoderContext());
+            c.put("decoder_seq_len", cfg.decoderContext());
+            c.put("tied_embeddings", cfg.tiedEmbeddings());
+        }
         c.put("batch", batch);
         c.put("dropout", cfg.dropout());
         c.put("objective", objective.key());
@@ -210,6 +251,22 @@ public final class TrainStepBench {
     /** A fixed batch of uniformly random tokens (ids 7 and up for masked-LM, 0..6 being special). */
     static MultiDataSet randomBatch(TransformerConfig cfg, Objective objective, int batch, long seed) {
         SplittableRandom rng = new SplittableRandom(seed);
+        if (cfg.isEncoderDecoder()) {
+            // full contexts: Te input tokens, Td - 1 target tokens and EOS-like last token, all counted
+            List<Seq2SeqBatches.Example> ex = new ArrayList<>();
+            for (int i = 0; i < batch; i++) {
+                int[] in = new int[cfg.encoderContext()];
+                int[] target = new int[cfg.decoderContext()];
+                for (int j = 0; j < in.length; j++) {
+                    in[j] = 7 + rng.nextInt(cfg.vocabSize() - 7);
+                }
+                for (int j = 0; j < target.length; j++) {
+                    target[j] = 7 + rng.nextInt(cfg.vocabSize() - 7);
+                }
+                ex.add(new Seq2SeqBatches.Example(in, target));
+            }
+            return Seq2SeqBatches.batch(ex, cfg.encoderContext(), cfg.decoderContext(), 0);
+        }
         int len = cfg.contextLength() + (objective == Objective.CLM ? 1 : 0);
         List<int[]> windows = new ArrayList<>();
         for (int i = 0; i < batch; i++) {

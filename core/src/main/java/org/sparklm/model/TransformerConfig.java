@@ -32,14 +32,82 @@ import java.util.regex.Pattern;
  * @param dFf width of the MLP hidden layer (default {@code 4 * dModel})
  * @param contextLength maximum sequence length (number of learned positions)
  * @param dropout dropout rate on embeddings, attention probabilities and residual branches, in [0, 1)
- * @param attention causal (GPT, next-token prediction) or bidirectional (BERT, masked LM)
+ * @param attention causal (GPT, next-token prediction) or bidirectional (BERT, masked LM); decoder-only models
+ * @param architecture decoder-only (the above) or encoder-decoder (T5, Raffel et al. 2020: see below)
+ * @param encoderLayers encoder blocks (encoder-decoder; 0 for decoder-only)
+ * @param decoderLayers decoder blocks (encoder-decoder; 0 for decoder-only)
+ * @param encoderContext encoder input length Te (encoder-decoder; 0 for decoder-only)
+ * @param decoderContext decoder input and target length Td (encoder-decoder; 0 for decoder-only)
+ * @param tiedEmbeddings whether the output projection is the token embedding (encoder-decoder only)
+ * @param relativeBuckets T5's relative position buckets per direction pair (encoder-decoder; 0 for decoder-only)
+ * @param relativeMaxDistance the distance from which all positions share the last bucket (encoder-decoder)
+ *
+ * <p>Encoder-decoder ({@code architecture = encoder-decoder}): an encoder of {@code encoder_layers} pre-LayerNorm
+ * blocks (bidirectional self-attention with the padding mask) and a decoder of {@code decoder_layers} blocks (causal
+ * self-attention, cross-attention over the encoder's output, MLP), a final LayerNorm on each stack, one token
+ * embedding for encoder input, decoder input and, with {@code tied_embeddings}, the output projection; positions are
+ * T5's bucketed relative position bias, one table per stack. For these {@code layers} is the total number of blocks
+ * and {@code context_length} the encoder's; dropout must be 0 (T5 v1.1 pretrains without it).
  */
 public record TransformerConfig(int vocabSize, int layers, int dModel, int heads, int dFf, int contextLength,
-                                double dropout, AttentionMode attention) {
+                                double dropout, AttentionMode attention, Architecture architecture,
+                                int encoderLayers, int decoderLayers, int encoderContext, int decoderContext,
+                                boolean tiedEmbeddings, int relativeBuckets, int relativeMaxDistance) {
+
+    /** Decoder-only (GPT/BERT-style, one stack) or encoder-decoder (T5). */
+    public enum Architecture {
+        DECODER("decoder"),
+        ENCODER_DECODER("encoder-decoder");
+
+        private final String key;
+
+        Architecture(String key) {
+            this.key = key;
+        }
+
+        public String key() {
+            return key;
+        }
+
+        public static Architecture parse(String s) {
+            for (Architecture a : values()) {
+                if (a.key.equalsIgnoreCase(s.strip())) {
+                    return a;
+                }
+            }
+            throw new IllegalArgumentException("architecture must be decoder or encoder-decoder, got '" + s + "'");
+        }
+    }
 
     /** The keys of a config file, in the order {@link #toJson()} writes them. */
     public static final List<String> KEYS = List.of("vocab_size", "layers", "d_model", "heads", "d_ff",
-        "context_length", "dropout", "attention");
+        "context_length", "dropout", "attention", "architecture", "encoder_layers", "decoder_layers",
+        "encoder_context_length", "decoder_context_length", "tied_embeddings", "relative_buckets",
+        "relative_max_distance");
+
+    /** The keys that only an encoder-decoder config may set. */
+    public static final List<String> ENCODER_DECODER_KEYS = List.of("encoder_layers", "decoder_layers",
+        "encoder_context_length", "decoder_context_length", "tied_embeddings", "relative_buckets",
+        "relative_max_distance");
+
+    /** A decoder-only model (the original eight keys). */
+    public TransformerConfig(int vocabSize, int layers, int dModel, int heads, int dFf, int contextLength,
+                             double dropout, AttentionMode attention) {
+        this(vocabSize, layers, dModel, heads, dFf, contextLength, dropout, attention, Architecture.DECODER, 0, 0, 0,
+            0, false, 0, 0);
+    }
+
+    /**
+     * An encoder-decoder model; {@code layers} becomes {@code encoderLayers + decoderLayers} and the context length
+     * the encoder's.
+     */
+    public static TransformerConfig encoderDecoder(int vocabSize, int dModel, int heads, int dFf, int encoderLayers,
+                                                   int decoderLayers, int encoderContext, int decoderContext,
+                                                   boolean tied, int buckets, int maxDistance) {
+        return new TransformerConfig(vocabSize, encoderLayers + decoderLayers, dModel, heads, dFf, encoderContext, 0.0,
+            AttentionMode.CAUSAL, Architecture.ENCODER_DECODER, encoderLayers, decoderLayers, encoderContext,
+            decoderContext, tied, buckets, maxDistance);
+    }
 
     /** Classpath folder of the built-in named configs (copied from {@code conf/models} at build time). */
     public static final String RESOURCE_DIR = "org/sparklm/models/";
@@ -64,6 +132,40 @@ public record TransformerConfig(int vocabSize, int layers, int dModel, int heads
         if (attention == null) {
             throw new IllegalArgumentException("attention must be causal or bidirectional, got null");
         }
+        if (architecture == null) {
+            throw new IllegalArgumentException("architecture must be decoder or encoder-decoder, got null");
+        }
+        if (architecture == Architecture.ENCODER_DECODER) {
+            check("encoder_layers", encoderLayers, encoderLayers >= 1, ">= 1");
+            check("decoder_layers", decoderLayers, decoderLayers >= 1, ">= 1");
+            check("encoder_context_length", encoderContext, encoderContext >= 1, ">= 1");
+            check("decoder_context_length", decoderContext, decoderContext >= 1, ">= 1");
+            check("relative_buckets", relativeBuckets, relativeBuckets >= 4 && relativeBuckets % 2 == 0,
+                "an even number >= 4");
+            check("relative_max_distance", relativeMaxDistance, relativeMaxDistance > relativeBuckets / 2,
+                "> relative_buckets / 2 (" + relativeBuckets / 2 + ")");
+            if (layers != encoderLayers + decoderLayers) {
+                throw new IllegalArgumentException("layers of an encoder-decoder must be encoder_layers + "
+                    + "decoder_layers = " + (encoderLayers + decoderLayers) + ", got " + layers);
+            }
+            if (contextLength != encoderContext) {
+                throw new IllegalArgumentException("context_length of an encoder-decoder must be "
+                    + "encoder_context_length = " + encoderContext + ", got " + contextLength);
+            }
+            if (dropout != 0) {
+                throw new IllegalArgumentException("dropout of an encoder-decoder must be 0 (not implemented), got "
+                    + dropout);
+            }
+        } else if (encoderLayers != 0 || decoderLayers != 0 || encoderContext != 0 || decoderContext != 0
+            || tiedEmbeddings || relativeBuckets != 0 || relativeMaxDistance != 0) {
+            throw new IllegalArgumentException("encoder_layers, decoder_layers, encoder/decoder_context_length, "
+                + "tied_embeddings and relative_* apply only to architecture = encoder-decoder");
+        }
+    }
+
+    /** Whether this is an encoder-decoder (T5) model. */
+    public boolean isEncoderDecoder() {
+        return architecture == Architecture.ENCODER_DECODER;
     }
 
     private static void check(String key, long value, boolean ok, String rule) {
@@ -78,19 +180,44 @@ public record TransformerConfig(int vocabSize, int layers, int dModel, int heads
     }
 
     public TransformerConfig withVocabSize(int v) {
-        return new TransformerConfig(v, layers, dModel, heads, dFf, contextLength, dropout, attention);
+        return new TransformerConfig(v, layers, dModel, heads, dFf, contextLength, dropout, attention, architecture,
+            encoderLayers, decoderLayers, encoderContext, decoderContext, tiedEmbeddings, relativeBuckets,
+            relativeMaxDistance);
     }
 
+    /** The same model with that attention; an encoder-decoder has both kinds and stays as it is. */
     public TransformerConfig withAttention(AttentionMode a) {
+        if (isEncoderDecoder()) {
+            return this;
+        }
         return new TransformerConfig(vocabSize, layers, dModel, heads, dFf, contextLength, dropout, a);
     }
 
+    /** The same model with that dropout; an encoder-decoder (dropout 0 only) stays as it is when asked for 0. */
     public TransformerConfig withDropout(double d) {
+        if (isEncoderDecoder()) {
+            if (d != 0) {
+                throw new IllegalArgumentException("dropout of an encoder-decoder must be 0 (not implemented), got "
+                    + d);
+            }
+            return this;
+        }
         return new TransformerConfig(vocabSize, layers, dModel, heads, dFf, contextLength, d, attention);
     }
 
     public TransformerConfig withContextLength(int t) {
+        if (isEncoderDecoder()) {
+            return new TransformerConfig(vocabSize, layers, dModel, heads, dFf, t, dropout, attention, architecture,
+                encoderLayers, decoderLayers, t, decoderContext, tiedEmbeddings, relativeBuckets,
+                relativeMaxDistance);
+        }
         return new TransformerConfig(vocabSize, layers, dModel, heads, dFf, t, dropout, attention);
+    }
+
+    /** Parameters of a decoder block's cross-attention: its LayerNorm and the query, key/value and output maps. */
+    public long crossAttentionParameters() {
+        long d = dModel;
+        return 2 * d + (d * d + d) + (d * 2 * d + 2 * d) + (d * d + d);
     }
 
     /** Parameters of one block: two LayerNorms, the attention projections and the MLP, biases included. */
@@ -100,13 +227,25 @@ public record TransformerConfig(int vocabSize, int layers, int dModel, int heads
         return 2 * (2 * d) + (d * 3 * d + 3 * d) + (d * d + d) + (d * f + f) + (f * d + d);
     }
 
-    /** Token and position embeddings. */
+    /** Token and position embeddings (encoder-decoder: the one token embedding). */
     public long embeddingParameters() {
+        if (isEncoderDecoder()) {
+            return (long) vocabSize * dModel;
+        }
         return (long) vocabSize * dModel + (long) contextLength * dModel;
     }
 
-    /** Every parameter except the embeddings: the blocks, the final LayerNorm and the LM head (no bias). */
+    /**
+     * Every parameter except the embeddings: the blocks, the final LayerNorm and the LM head (no bias); for an
+     * encoder-decoder both stacks with their final LayerNorms, the decoder's cross-attention, the two relative
+     * position tables and the untied output projection (none when tied).
+     */
     public long nonEmbeddingParameters() {
+        if (isEncoderDecoder()) {
+            return (long) (encoderLayers + decoderLayers) * blockParameters()
+                + (long) decoderLayers * crossAttentionParameters() + 2 * 2L * dModel
+                + 2L * relativeBuckets * heads + (tiedEmbeddings ? 0 : (long) dModel * vocabSize);
+        }
         return layers * blockParameters() + 2L * dModel + (long) dModel * vocabSize;
     }
 
@@ -122,17 +261,48 @@ public record TransformerConfig(int vocabSize, int layers, int dModel, int heads
      * appendix B). The causal mask does not halve the attention term: the full T x T products are computed.
      */
     public double trainingFlopsPerToken() {
+        if (isEncoderDecoder()) {
+            return trainingFlopsPerSequence() / (encoderContext + decoderContext);
+        }
         return denseFlopsPerToken() + attentionFlopsPerToken();
     }
 
-    /** The {@code 6 N} part of {@link #trainingFlopsPerToken()}: N the non-embedding parameters, LM head included. */
+    /**
+     * The {@code 6 N} part of {@link #trainingFlopsPerToken()} of a decoder-only model: N the non-embedding
+     * parameters, LM head included.
+     */
     public double denseFlopsPerToken() {
         return 6.0 * nonEmbeddingParameters();
     }
 
-    /** The {@code 12 L T d} part of {@link #trainingFlopsPerToken()}: attention scores and weighted sums. */
+    /** The {@code 12 L T d} part of {@link #trainingFlopsPerToken()} of a decoder-only model: attention products. */
     public double attentionFlopsPerToken() {
         return 12.0 * layers * (double) contextLength * dModel;
+    }
+
+    /**
+     * Encoder-decoder training FLOPs of one (input, target) pair at full contexts, the same rule as
+     * {@link #trainingFlopsPerToken()} applied to each matrix over the rows it multiplies: {@code 6 x rows x
+     * parameters} for the encoder blocks and the decoder's cross-attention key/value map (Te rows), the rest of the
+     * decoder and the output projection (Td rows, tied or not: it is a product either way), plus the attention
+     * products {@code 12 d (Le Te^2 + Ld Td^2 + Ld Td Te)}. Per token (input plus target tokens) it is this divided
+     * by {@code Te + Td}.
+     */
+    public double trainingFlopsPerSequence() {
+        double d = dModel;
+        double te = encoderContext;
+        double td = decoderContext;
+        double kv = d * 2 * d + 2 * d;
+        double head = d * vocabSize;
+        double enc = encoderLayers * (double) blockParameters() + 2 * d;
+        double dec = decoderLayers * (double) (blockParameters() + crossAttentionParameters() - kv) + 2 * d;
+        return 6.0 * (te * (enc + decoderLayers * kv) + td * (dec + head))
+            + 12.0 * d * (encoderLayers * te * te + decoderLayers * td * td + decoderLayers * td * te);
+    }
+
+    /** Tokens of one training example: the context, or for an encoder-decoder the input plus target lengths. */
+    public int tokensPerExample() {
+        return isEncoderDecoder() ? encoderContext + decoderContext : contextLength;
     }
 
     /** The config as JSON with the file keys ({@link #KEYS}); {@link #fromJson} reads it back. */
@@ -146,6 +316,16 @@ public record TransformerConfig(int vocabSize, int layers, int dModel, int heads
         o.put("context_length", contextLength);
         o.put("dropout", dropout);
         o.put("attention", attention.key());
+        if (isEncoderDecoder()) {
+            o.put("architecture", architecture.key());
+            o.put("encoder_layers", encoderLayers);
+            o.put("decoder_layers", decoderLayers);
+            o.put("encoder_context_length", encoderContext);
+            o.put("decoder_context_length", decoderContext);
+            o.put("tied_embeddings", tiedEmbeddings);
+            o.put("relative_buckets", relativeBuckets);
+            o.put("relative_max_distance", relativeMaxDistance);
+        }
         try {
             return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n";
         } catch (IOException e) {
@@ -236,7 +416,7 @@ public record TransformerConfig(int vocabSize, int layers, int dModel, int heads
                 if (in == null) {
                     throw new IllegalArgumentException("unknown model '" + nameOrPath + "': no models/" + nameOrPath
                         + ".conf in the conf directory" + (dir == null ? "" : " (" + dir + ")")
-                        + " and no built-in config of that name (built-in: tiny, small)");
+                        + " and no built-in config of that name (built-in: tiny, small, t5-tiny, t5-small)");
                 }
                 return parse(new String(in.readAllBytes(), StandardCharsets.UTF_8), nameOrPath + ".conf", overrides);
             } catch (IOException e) {
@@ -278,6 +458,21 @@ public record TransformerConfig(int vocabSize, int layers, int dModel, int heads
                 + " tokenizer)");
         }
         int dModel = intValue(v, "d_model", source);
+        Architecture arch;
+        try {
+            arch = v.containsKey("architecture") ? Architecture.parse(v.get("architecture")) : Architecture.DECODER;
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
+        }
+        if (arch == Architecture.ENCODER_DECODER) {
+            return encoderDecoderFromMap(v, source, dModel);
+        }
+        for (String k : ENCODER_DECODER_KEYS) {
+            if (v.containsKey(k)) {
+                throw new IllegalArgumentException(source + ": " + k + " applies only to architecture = "
+                    + "encoder-decoder");
+            }
+        }
         try {
             return new TransformerConfig(
                 intValue(v, "vocab_size", source),
@@ -290,6 +485,39 @@ public record TransformerConfig(int vocabSize, int layers, int dModel, int heads
                 v.containsKey("attention") ? AttentionMode.parse(v.get("attention")) : AttentionMode.CAUSAL);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static TransformerConfig encoderDecoderFromMap(Map<String, String> v, String source, int dModel) {
+        int enc = intValue(v, "encoder_layers", source);
+        int dec = intValue(v, "decoder_layers", source);
+        int te = intValue(v, "encoder_context_length", source);
+        int td = intValue(v, "decoder_context_length", source);
+        String tied = v.getOrDefault("tied_embeddings", "true").strip();
+        if (!tied.equals("true") && !tied.equals("false")) {
+            throw new IllegalArgumentException(source + ": tied_embeddings must be true or false, got '" + tied + "'");
+        }
+        try {
+            if (v.containsKey("layers") && intValue(v, "layers", source) != enc + dec) {
+                throw new IllegalArgumentException("layers of an encoder-decoder must be encoder_layers + "
+                    + "decoder_layers = " + (enc + dec) + " (or left out), got " + v.get("layers"));
+            }
+            if (v.containsKey("context_length") && intValue(v, "context_length", source) != te) {
+                throw new IllegalArgumentException("context_length of an encoder-decoder must be "
+                    + "encoder_context_length = " + te + " (or left out), got " + v.get("context_length"));
+            }
+            if (v.containsKey("dropout") && doubleValue(v, "dropout", source) != 0) {
+                throw new IllegalArgumentException("dropout of an encoder-decoder must be 0 (not implemented), got "
+                    + v.get("dropout"));
+            }
+            return encoderDecoder(intValue(v, "vocab_size", source), dModel, intValue(v, "heads", source),
+                v.containsKey("d_ff") ? intValue(v, "d_ff", source) : 4 * dModel, enc, dec, te, td,
+                tied.equals("true"),
+                v.containsKey("relative_buckets") ? intValue(v, "relative_buckets", source) : 32,
+                v.containsKey("relative_max_distance") ? intValue(v, "relative_max_distance", source) : 128);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(e.getMessage().startsWith(source) ? e.getMessage()
+                : source + ": " + e.getMessage(), e);
         }
     }
 

@@ -16,8 +16,10 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.learning.regularization.Regularization;
 import org.sparklm.train.DecoupledWeightDecay;
+import org.sparklm.model.dl4j.EncoderDecoder;
 import org.sparklm.model.dl4j.LmHead;
-import org.sparklm.model.dl4j.LmHeadLayer;
+import org.sparklm.model.dl4j.OutputLayers;
+import org.sparklm.model.dl4j.Seq2SeqInputs;
 import org.sparklm.model.dl4j.TokenPositionEmbedding;
 import org.sparklm.model.dl4j.TransformerBlock;
 import org.sparklm.model.dl4j.TransformerLayerConf;
@@ -43,6 +45,10 @@ import org.sparklm.train.OptimizerConfig;
 public final class TransformerLm {
 
     public static final String INPUT = "tokens";
+    /** Encoder-decoder inputs: the network's features 0 and 1, and the vertex that packs them for the model. */
+    public static final String ENCODER_INPUT = "encoder";
+    public static final String DECODER_INPUT = "decoder";
+    public static final String PACK = "inputs";
     public static final String EMBEDDING = "embed";
     public static final String HEAD = "head";
 
@@ -74,6 +80,9 @@ public final class TransformerLm {
     public static ComputationGraphConfiguration configuration(TransformerConfig model, IUpdater updater,
                                                               double weightDecay, GradientNormalization clipping,
                                                               double clipThreshold, long seed, DataType dataType) {
+        if (model.isEncoderDecoder()) {
+            return encoderDecoder(model, updater, weightDecay, clipping, clipThreshold, seed, dataType);
+        }
         List<TransformerLayerConf> layers = new ArrayList<>();
         List<String> names = new ArrayList<>();
         layers.add(new TokenPositionEmbedding(model.vocabSize(), model.contextLength(), model.dModel(),
@@ -90,6 +99,52 @@ public final class TransformerLm {
     }
 
     /**
+     * The encoder-decoder graph (T5): inputs {@link #ENCODER_INPUT} (features 0, {@code [B, Te]}) and
+     * {@link #DECODER_INPUT} (features 1, {@code [B, Td]}), their masks, packed by a {@link Seq2SeqInputs} vertex
+     * into the one input of the {@link EncoderDecoder} output layer {@link #HEAD}, which holds the whole model.
+     */
+    private static ComputationGraphConfiguration encoderDecoder(TransformerConfig model, IUpdater updater,
+                                                                double weightDecay, GradientNormalization clipping,
+                                                                double clipThreshold, long seed, DataType dataType) {
+        EncoderDecoder layer = new EncoderDecoder(model.vocabSize(), model.dModel(), model.heads(), model.dFf(),
+            model.encoderLayers(), model.decoderLayers(), model.encoderContext(), model.decoderContext(),
+            model.tiedEmbeddings(), model.relativeBuckets(), model.relativeMaxDistance());
+        configure(layer, updater, weightDecay, clipping, clipThreshold);
+        return builder(updater, seed, dataType)
+            .addInputs(ENCODER_INPUT, DECODER_INPUT)
+            .addVertex(PACK, new Seq2SeqInputs(), ENCODER_INPUT, DECODER_INPUT)
+            .addLayer(HEAD, layer, PACK)
+            .setOutputs(HEAD)
+            .validateOutputLayerConfig(false)
+            .build();
+    }
+
+    private static void configure(TransformerLayerConf l, IUpdater updater, double weightDecay,
+                                  GradientNormalization clipping, double clipThreshold) {
+        l.setIUpdater(updater.clone());
+        List<Regularization> reg = new ArrayList<>();
+        if (weightDecay > 0) {
+            reg.add(new DecoupledWeightDecay(weightDecay));
+        }
+        l.setRegularization(reg);
+        l.setRegularizationBias(new ArrayList<>());
+        l.setGradientNormalization(clipping);
+        l.setGradientNormalizationThreshold(clipThreshold);
+    }
+
+    private static ComputationGraphConfiguration.GraphBuilder builder(IUpdater updater, long seed, DataType type) {
+        return new NeuralNetConfiguration.Builder()
+            .seed(seed)
+            .dataType(type)
+            .updater(updater)
+            .miniBatch(false)
+            .cacheMode(CacheMode.NONE)
+            .trainingWorkspaceMode(WorkspaceMode.ENABLED)
+            .inferenceWorkspaceMode(WorkspaceMode.ENABLED)
+            .graphBuilder();
+    }
+
+    /**
      * A chain of this package's layers from the {@link #INPUT} token ids to the last layer (the output), each with
      * the optimizer, decoupled weight decay on its decayed parameters, and gradient normalisation: the graph of the
      * language model, and of the models built on it (classifiers).
@@ -99,27 +154,10 @@ public final class TransformerLm {
                                                       GradientNormalization clipping, double clipThreshold,
                                                       long seed, DataType dataType) {
         for (TransformerLayerConf l : layers) {
-            l.setIUpdater(updater.clone());
-            List<Regularization> reg = new ArrayList<>();
-            if (weightDecay > 0) {
-                reg.add(new DecoupledWeightDecay(weightDecay));
-            }
-            l.setRegularization(reg);
-            l.setRegularizationBias(new ArrayList<>());
-            l.setGradientNormalization(clipping);
-            l.setGradientNormalizationThreshold(clipThreshold);
+            configure(l, updater, weightDecay, clipping, clipThreshold);
         }
 
-        ComputationGraphConfiguration.GraphBuilder g = new NeuralNetConfiguration.Builder()
-            .seed(seed)
-            .dataType(dataType)
-            .updater(updater)
-            .miniBatch(false)
-            .cacheMode(CacheMode.NONE)
-            .trainingWorkspaceMode(WorkspaceMode.ENABLED)
-            .inferenceWorkspaceMode(WorkspaceMode.ENABLED)
-            .graphBuilder()
-            .addInputs(INPUT);
+        ComputationGraphConfiguration.GraphBuilder g = builder(updater, seed, dataType).addInputs(INPUT);
         String previous = INPUT;
         for (int i = 0; i < layers.size(); i++) {
             g.addLayer(names.get(i), layers.get(i), previous);
@@ -133,7 +171,7 @@ public final class TransformerLm {
      * any regularization term; NaN before the first.
      */
     public static double lastLoss(ComputationGraph net) {
-        return ((LmHeadLayer) net.getLayer(HEAD)).lastLoss();
+        return OutputLayers.lastLoss(net.getLayer(HEAD));
     }
 
     /** Number of parameters of a built network. */

@@ -6,6 +6,10 @@ import org.sparklm.config.Opt;
 import org.sparklm.train.Objective;
 import org.sparklm.train.OptimizerConfig;
 import org.sparklm.train.OuterOptimizer;
+import org.sparklm.train.PrefixLm;
+import org.sparklm.train.Seq2SeqSpec;
+import org.sparklm.train.SpanCorruption;
+import org.sparklm.tokenizer.SpecialTokens;
 
 /**
  * Everything {@code pretrain} is told, as given: {@link #DEFAULTS} holds every default, a config file
@@ -25,8 +29,20 @@ public record PretrainConfig(
     String model,
     @Opt(metavar = "KEY=VALUE,...", help = "override model config keys, e.g. layers=4,dropout=0.1")
     Map<String, String> modelSet,
-    @Opt(metavar = "clm|mlm", help = "causal LM (next token) or masked LM (15% of tokens, 80/10/10)")
+    @Opt(metavar = "clm|mlm|span|prefix-lm", help = "causal LM (next token), masked LM (15% of tokens, 80/10/10),"
+        + " T5's span corruption (encoder-decoder: spans of the input replaced by sentinels, the decoder produces"
+        + " them) or prefix LM (encoder-decoder: the encoder reads a window's first part, the decoder the rest)")
     Objective objective,
+    @Opt(metavar = "D", help = "span: fraction of each window's tokens dropped into spans (T5: 0.15)", min = 1e-6,
+        max = 0.999999)
+    double noiseDensity,
+    @Opt(metavar = "L", help = "span: mean length of a dropped span in tokens (T5: 3)", min = 1, max = 1e6)
+    double meanSpanLength,
+    @Opt(metavar = "F", help = "prefix-lm: smallest fraction of a window given to the encoder (the split is"
+        + " uniform between --prefix-min and --prefix-max, at least one token on each side)", min = 0, max = 1)
+    double prefixMin,
+    @Opt(metavar = "F", help = "prefix-lm: largest fraction of a window given to the encoder", min = 0, max = 1)
+    double prefixMax,
     @Opt(metavar = "N", help = "global steps (minibatches per worker); rounded up to whole rounds", min = 0,
         max = Integer.MAX_VALUE)
     long steps,
@@ -83,7 +99,8 @@ public record PretrainConfig(
 
     /** Every default of {@code pretrain}. */
     public static final PretrainConfig DEFAULTS = new PretrainConfig(null, null, null, "tiny", Map.of(),
-        Objective.CLM, 0, 0, 16, 8, 0, OptimizerConfig.LR, OptimizerConfig.MIN_LR, -1, OptimizerConfig.WEIGHT_DECAY,
+        Objective.CLM, SpanCorruption.NOISE_DENSITY, SpanCorruption.MEAN_SPAN_LENGTH, PrefixLm.MIN_FRACTION,
+        PrefixLm.MAX_FRACTION, 0, 0, 16, 8, 0, OptimizerConfig.LR, OptimizerConfig.MIN_LR, -1, OptimizerConfig.WEIGHT_DECAY,
         OptimizerConfig.GRAD_CLIP, OptimizerConfig.BETA1, OptimizerConfig.BETA2, OptimizerConfig.EPSILON,
         OuterOptimizer.Kind.AVERAGE, 0.7, 0.9, 10, 256, 10, 3, 1234, 0, false, false);
 
@@ -95,8 +112,9 @@ public record PretrainConfig(
     public static CommandLine<PretrainConfig> commandLine() {
         return CommandLine.of(PretrainConfig.class, DEFAULTS, "pretrain",
             "Pretrains a Transformer language model on token shards with DL4J Spark parameter averaging: causal LM"
-                + " (GPT, --objective clm) or masked LM (BERT, --objective mlm). Each worker trains its replica on its"
-                + " own minibatches; parameters and Adam state are averaged every --averaging-frequency minibatches.");
+                + " (GPT, --objective clm), masked LM (BERT, --objective mlm), or an encoder-decoder with T5's span"
+                + " corruption (--objective span) or prefix LM (--objective prefix-lm). Each worker trains its replica"
+                + " on its own minibatches; parameters and Adam state are averaged every --averaging-frequency minibatches.");
     }
 
     @Override
@@ -107,12 +125,28 @@ public record PretrainConfig(
         if (steps > 0 && epochs > 0) {
             throw new IllegalArgumentException("give --steps or --epochs, not both");
         }
+        if (prefixMin > prefixMax) {
+            throw new IllegalArgumentException("--prefix-min " + prefixMin + " is above --prefix-max " + prefixMax);
+        }
+    }
+
+    /**
+     * The encoder-decoder spec of this objective (span, prefix-lm) for a model's encoder and decoder contexts;
+     * null for clm and mlm.
+     *
+     * @throws org.sparklm.UsageException when the tokenizer or the contexts do not fit the objective
+     */
+    public Seq2SeqSpec seq2seq(SpecialTokens specials, int encoderContext, int decoderContext) {
+        return objective.isSeq2Seq() ? Seq2SeqSpec.of(objective, specials, encoderContext, decoderContext,
+            noiseDensity, meanSpanLength, prefixMin, prefixMax) : null;
     }
 
     /** A copy with other run-directory flags (tests, the sweep). */
     public PretrainConfig withOutput(String dir, boolean resume, boolean overwrite) {
-        return new PretrainConfig(data, tokenizer, dir, model, modelSet, objective, steps, epochs, batchSizePerWorker,
+        return new PretrainConfig(data, tokenizer, dir, model, modelSet, objective, noiseDensity, meanSpanLength,
+            prefixMin, prefixMax, steps, epochs, batchSizePerWorker,
             averagingFrequency, workers, lr, minLr, warmupSteps, weightDecay, gradClip, beta1, beta2, adamEpsilon,
-            outerOptimizer, outerLr, outerMomentum, evalEvery, evalWindows, checkpointEvery, keepCheckpoints, seed, stopAtStep, resume, overwrite);
+            outerOptimizer, outerLr, outerMomentum, evalEvery, evalWindows, checkpointEvery, keepCheckpoints, seed,
+            stopAtStep, resume, overwrite);
     }
 }

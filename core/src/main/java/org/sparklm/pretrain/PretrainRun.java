@@ -1,5 +1,6 @@
 package org.sparklm.pretrain;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.Set;
@@ -41,13 +42,21 @@ import org.sparklm.train.OuterOptimizer;
  * @param outerMomentum the outer momentum (nesterov)
  * @param seed          seed of the initialisation, the data order and the masks
  * @param sparkMaster   the master the run was started on (informative)
+ * @param noiseDensity  span: the fraction of tokens dropped (null for the other objectives and in files of earlier
+ *                      versions)
+ * @param meanSpanLength span: the mean dropped span length (null likewise)
+ * @param prefixMin     prefix-lm: the smallest fraction of a window given to the encoder (null for the others)
+ * @param prefixMax     prefix-lm: the largest fraction (null for the others)
  */
 public record PretrainRun(String data, String tokenizerSha256, Objective objective, String modelName,
                           TransformerConfig model, long parameters, int workers, int batchSizePerWorker,
                           int averagingFrequency, long steps, double lr, double minLr, int warmupSteps,
                           double weightDecay, double gradClip, Double beta1, Double beta2, Double adamEpsilon,
                           OuterOptimizer.Kind outerOptimizer, Double outerLr, Double outerMomentum, long seed,
-                          String sparkMaster) {
+                          String sparkMaster, @JsonInclude(JsonInclude.Include.NON_NULL) Double noiseDensity,
+                          @JsonInclude(JsonInclude.Include.NON_NULL) Double meanSpanLength,
+                          @JsonInclude(JsonInclude.Include.NON_NULL) Double prefixMin,
+                          @JsonInclude(JsonInclude.Include.NON_NULL) Double prefixMax) {
 
     /** Components that describe a run without changing its trajectory. */
     private static final Set<String> NOT_TRAJECTORY = Set.of("data", "modelName", "parameters", "sparkMaster");
@@ -61,6 +70,31 @@ public record PretrainRun(String data, String tokenizerSha256, Objective objecti
         outerMomentum = outerMomentum == null ? 0.0 : outerMomentum;
     }
 
+    /** A run of an objective without options of its own (clm, mlm), as before the encoder-decoder objectives. */
+    public PretrainRun(String data, String tokenizerSha256, Objective objective, String modelName,
+                       TransformerConfig model, long parameters, int workers, int batchSizePerWorker,
+                       int averagingFrequency, long steps, double lr, double minLr, int warmupSteps,
+                       double weightDecay, double gradClip, Double beta1, Double beta2, Double adamEpsilon,
+                       OuterOptimizer.Kind outerOptimizer, Double outerLr, Double outerMomentum, long seed,
+                       String sparkMaster) {
+        this(data, tokenizerSha256, objective, modelName, model, parameters, workers, batchSizePerWorker,
+            averagingFrequency, steps, lr, minLr, warmupSteps, weightDecay, gradClip, beta1, beta2, adamEpsilon,
+            outerOptimizer, outerLr, outerMomentum, seed, sparkMaster, null, null, null, null);
+    }
+
+    /**
+     * The objective's own options as a run stores them: span's noise density and mean span length, prefix-lm's
+     * fraction range, null where the objective does not use them (so they never make a clm or mlm resume differ).
+     *
+     * @return {noiseDensity, meanSpanLength, prefixMin, prefixMax}
+     */
+    public static Double[] objectiveOptions(PretrainConfig c) {
+        boolean span = c.objective() == Objective.SPAN;
+        boolean prefix = c.objective() == Objective.PREFIX_LM;
+        return new Double[] {span ? c.noiseDensity() : null, span ? c.meanSpanLength() : null,
+            prefix ? c.prefixMin() : null, prefix ? c.prefixMax() : null};
+    }
+
     /** A new outer optimizer of this run (no momentum yet). */
     public OuterOptimizer outer() {
         return new OuterOptimizer(outerOptimizer, outerLr, outerMomentum);
@@ -72,9 +106,12 @@ public record PretrainRun(String data, String tokenizerSha256, Objective objecti
             adamEpsilon);
     }
 
-    /** Tokens one global step consumes over all workers (model inputs; the clm label token not counted). */
+    /**
+     * Tokens one global step consumes over all workers (model inputs; the clm label token not counted; an
+     * encoder-decoder's encoder plus decoder positions).
+     */
     public long tokensPerStep() {
-        return (long) workers * batchSizePerWorker * model.contextLength();
+        return (long) workers * batchSizePerWorker * model.tokensPerExample();
     }
 
     public long rounds() {

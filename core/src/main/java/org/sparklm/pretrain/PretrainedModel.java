@@ -61,6 +61,18 @@ public record PretrainedModel(Checkpoint checkpoint, LanguageModel model, BpeTok
     /** Loads a model for inference; a model of another objective than {@code required} (when set) is an error. */
     public static PretrainedModel load(Configuration conf, String dir, String command, Objective required)
         throws IOException {
+        return load(conf, dir, command, required == null ? null : java.util.Set.of(required),
+            required == null ? null : required == Objective.CLM ? "a causal (clm) one (use fill-mask)"
+                : required == Objective.MLM ? "a masked-LM (mlm) one (use generate)"
+                : "a " + required.key() + " one");
+    }
+
+    /**
+     * Loads a model for inference; a model of an objective outside {@code allowed} (when set) is an error saying
+     * that {@code command} needs {@code what}.
+     */
+    public static PretrainedModel load(Configuration conf, String dir, String command, java.util.Set<Objective> allowed,
+                                       String what) throws IOException {
         Checkpoint cp = locate(conf, dir, command);
         PretrainRun run;
         try {
@@ -68,10 +80,9 @@ public record PretrainedModel(Checkpoint checkpoint, LanguageModel model, BpeTok
         } catch (IllegalArgumentException e) {
             throw new UsageException(command + ": " + cp.dir() + " is not a pretrained model: " + e.getMessage());
         }
-        if (required != null && run.objective() != required) {
+        if (allowed != null && !allowed.contains(run.objective())) {
             throw new UsageException(command + ": the checkpoint is a " + run.objective().key() + " model; " + command
-                + " needs a " + (required == Objective.CLM ? "causal (clm) one (use fill-mask)"
-                    : "masked-LM (mlm) one (use generate)"));
+                + " needs " + what);
         }
         LanguageModel model;
         try (InputStream in = cp.open(MODEL_BLOB)) {

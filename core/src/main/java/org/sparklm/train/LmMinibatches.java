@@ -19,10 +19,17 @@ import org.sparklm.io.SerializableConf;
  * shards, read with positioned reads wherever the object lives (a Spark executor, the driver, a test), so no data
  * passes through the driver and a resumed run sees exactly the data the uninterrupted run would have. Masked-LM
  * masks depend on (seed, epoch, window index): drawn again every epoch (dynamic masking) and reproduced on resume.
- * Validation batches are the first consecutive windows of a split, with fixed masks.
+ * Encoder-decoder objectives (span, prefix-lm; {@link Seq2SeqSpec}) draw each window's corruption or split afresh
+ * at every draw, from (seed, window index) where the window index {@code (step x workers + w) x B + b} is unique to
+ * the draw; their minibatches are {@link Seq2SeqBatches}.
+ * Validation batches are the first consecutive windows of a split, with fixed masks (encoder-decoder objectives: from
+ * the fixed {@link #EVAL_CORRUPTION_SEED}, whatever the run's seed, so evaluations compare across rounds and runs).
  */
 public final class LmMinibatches implements Serializable {
     private static final long serialVersionUID = 1L;
+
+    /** The seed of the validation corruptions and splits of encoder-decoder objectives (not the run's seed). */
+    public static final long EVAL_CORRUPTION_SEED = 0x7E57_5EEDL;
 
     private final String shardsDir;
     private final ShardManifest manifest;
@@ -34,6 +41,7 @@ public final class LmMinibatches implements Serializable {
     private final int maskId;
     private final int specials;
     private final SerializableConf conf;
+    private final Seq2SeqSpec seq2seq;   // span, prefix-lm; else null
 
     /**
      * @param context  the model's context length
@@ -44,16 +52,55 @@ public final class LmMinibatches implements Serializable {
      */
     public LmMinibatches(String shardsDir, ShardManifest manifest, Objective objective, int context, int batch,
                          int workers, long seed, int maskId, int specials, SerializableConf conf) {
+        this(shardsDir, manifest, objective, context, batch, workers, seed, maskId, specials, conf, null);
+    }
+
+    /**
+     * Any objective; an encoder-decoder one ({@link Objective#isSeq2Seq}) needs its {@code seq2seq} spec (which holds
+     * the encoder and decoder contexts; {@code context} is then unused), the others none.
+     */
+    public LmMinibatches(String shardsDir, ShardManifest manifest, Objective objective, int context, int batch,
+                         int workers, long seed, int maskId, int specials, SerializableConf conf,
+                         Seq2SeqSpec seq2seq) {
+        if (objective.isSeq2Seq() != (seq2seq != null)) {
+            throw new IllegalArgumentException(objective.isSeq2Seq()
+                ? "the " + objective.key() + " objective needs an encoder-decoder model (its encoder and decoder"
+                    + " contexts)"
+                : "the " + objective.key() + " objective takes no encoder-decoder spec");
+        }
+        if (seq2seq != null && seq2seq.objective() != objective) {
+            throw new IllegalArgumentException("a " + seq2seq.objective().key() + " spec for the " + objective.key()
+                + " objective");
+        }
         this.shardsDir = shardsDir;
         this.manifest = manifest;
         this.objective = objective;
-        this.window = objective == Objective.CLM ? context + 1 : context;
+        this.window = seq2seq != null ? seq2seq.window() : objective == Objective.CLM ? context + 1 : context;
         this.batch = batch;
         this.workers = workers;
         this.seed = seed;
         this.maskId = maskId;
         this.specials = specials;
         this.conf = conf;
+        this.seq2seq = seq2seq;
+    }
+
+    public Objective objective() {
+        return objective;
+    }
+
+    /** The encoder-decoder spec (span, prefix-lm), else null. */
+    public Seq2SeqSpec seq2seq() {
+        return seq2seq;
+    }
+
+    /** Windows per minibatch. */
+    public int batch() {
+        return batch;
+    }
+
+    public long seed() {
+        return seed;
     }
 
     /** Tokens per window read from the shards. */
@@ -65,7 +112,10 @@ public final class LmMinibatches implements Serializable {
         return workers;
     }
 
-    /** Tokens one global step consumes across all workers (the inputs, not the extra label token). */
+    /**
+     * Tokens one global step consumes across all workers (the inputs, not the extra label token; encoder-decoder: the
+     * raw windows).
+     */
     public long tokensPerStep() {
         return (long) workers * batch * (objective == Objective.CLM ? window - 1 : window);
     }
@@ -105,7 +155,8 @@ public final class LmMinibatches implements Serializable {
                     windows.add(sw.window(ShardWindows.randomPosition(seed, step, w, b, sw.positions())));
                     index[b] = (step * workers + w) * batch + b;
                 }
-                out.add(objective == Objective.CLM ? LmBatches.clm(windows, -1)
+                out.add(seq2seq != null ? seq2seqBatch(windows, index, seed)
+                    : objective == Objective.CLM ? LmBatches.clm(windows, -1)
                     : LmBatches.mlm(windows, index, epochOf(step), masker, -1));
             }
         }
@@ -134,10 +185,21 @@ public final class LmMinibatches implements Serializable {
                     index[windows.size()] = n++;
                     windows.add(it.next());
                 }
-                out.add(objective == Objective.CLM ? LmBatches.clm(windows, -1)
-                    : LmBatches.mlm(windows, Arrays.copyOf(index, windows.size()), 0, masker, -1));
+                long[] used = Arrays.copyOf(index, windows.size());
+                out.add(seq2seq != null ? seq2seqBatch(windows, used, EVAL_CORRUPTION_SEED)
+                    : objective == Objective.CLM ? LmBatches.clm(windows, -1)
+                    : LmBatches.mlm(windows, used, 0, masker, -1));
             }
         }
         return out;
+    }
+
+    /** The encoder-decoder minibatch of windows: window i corrupted or split with the generator of (drawSeed, index[i]). */
+    private MultiDataSet seq2seqBatch(List<int[]> windows, long[] index, long drawSeed) {
+        List<Seq2SeqBatches.Example> ex = new ArrayList<>(windows.size());
+        for (int i = 0; i < windows.size(); i++) {
+            ex.add(seq2seq.example(windows.get(i), Seq2SeqSpec.rng(drawSeed, index[i])));
+        }
+        return seq2seq.batch(ex);
     }
 }

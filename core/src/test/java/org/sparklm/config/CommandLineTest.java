@@ -47,7 +47,7 @@ class CommandLineTest {
     @Test
     void commandLineAloneMatchesTheDefaults() {
         PretrainConfig c = CLI.parse(new String[] {"--data", "d", "--output", "o", "--steps", "5"});
-        assertEquals(new PretrainConfig("d", null, "o", "tiny", Map.of(), Objective.CLM, 5, 0, 16, 8, 0, 1e-3, 1e-4,
+        assertEquals(new PretrainConfig("d", null, "o", "tiny", Map.of(), Objective.CLM, 0.15, 3.0, 0.0, 1.0, 5, 0, 16, 8, 0, 1e-3, 1e-4,
             -1, 0.1, 1.0, 0.9, 0.95, 1e-8, org.sparklm.train.OuterOptimizer.Kind.AVERAGE, 0.7, 0.9, 10, 256, 10, 3, 1234,
             0, false, false), c);
         c = CLI.parse(new String[] {"--data=d", "--output", "o", "--epochs", "0.5", "--model-set", "layers=4,d_ff=64"});
@@ -66,7 +66,11 @@ class CommandLineTest {
         assertEquals("pretrain: --steps must be a whole number, got '1.5'",
             message(() -> CLI.parse(new String[] {"--data", "d", "--output", "o", "--steps", "1.5"})));
         assertTrue(message(() -> CLI.parse(new String[] {"--data", "d", "--output", "o", "--steps", "5",
-            "--objective", "t5"})).contains("objective must be clm or mlm"));
+            "--objective", "t5"})).contains("objective must be clm, mlm, span or prefix-lm"));
+        assertEquals("pretrain: --prefix-min 0.8 is above --prefix-max 0.5", message(() -> CLI.parse(new String[] {
+            "--data", "d", "--output", "o", "--steps", "5", "--prefix-min", "0.8", "--prefix-max", "0.5"})));
+        assertTrue(message(() -> CLI.parse(new String[] {"--data", "d", "--output", "o", "--steps", "5",
+            "--noise-density", "1"})).startsWith("pretrain: --noise-density must be between"));
         assertEquals("pretrain: give --steps N or --epochs E",
             message(() -> CLI.parse(new String[] {"--data", "d", "--output", "o"})));
         assertEquals("pretrain: unknown option --lerning-rate",

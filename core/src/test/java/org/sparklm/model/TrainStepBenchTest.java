@@ -30,4 +30,25 @@ class TrainStepBenchTest {
         assertTrue(j.get("ms_per_step_by_op_group").has("attention_matmul"));
         assertThrows(UsageException.class, () -> TrainStepBench.run(new String[] {"--layer", "2"}, System.out));
     }
+
+    @Test
+    void encoderDecoderConfigsCountInputPlusTargetTokens() throws Exception {
+        java.nio.file.Path f = java.nio.file.Files.createTempFile("t5-micro", ".conf");
+        java.nio.file.Files.writeString(f, "architecture = encoder-decoder\nd_model = 16\nheads = 2\nd_ff = 32\n"
+            + "encoder_layers = 1\ndecoder_layers = 1\nencoder_context_length = 8\ndecoder_context_length = 4\n");
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        int code = TrainStepBench.run(new String[] {"--model", f.toString(), "--vocab", "64", "--batch", "2",
+            "--steps", "2", "--warmup", "1"}, new PrintStream(bytes, true, StandardCharsets.UTF_8));
+        java.nio.file.Files.delete(f);
+        assertEquals(0, code);
+        JsonNode j = new ObjectMapper().readTree(bytes.toString(StandardCharsets.UTF_8));
+        TransformerConfig c = TransformerConfig.encoderDecoder(64, 16, 2, 32, 1, 1, 8, 4, true, 32, 128);
+        assertEquals(c.parameterCount(), j.get("parameters").asLong());
+        assertEquals(2 * (8 + 4), j.get("tokens_per_step").asLong());
+        assertEquals((long) (c.trainingFlopsPerSequence() / 12), j.get("flops_per_token").asLong());
+        assertEquals("span", j.get("config").get("objective").asText());
+        assertTrue(j.get("final_loss").asDouble() > 0);
+        assertThrows(UsageException.class, () -> TrainStepBench.run(new String[] {"--objective", "span"},
+            System.out));
+    }
 }

@@ -52,4 +52,35 @@ class PretrainRunTest {
         assertEquals(96L * 0 + 2 * 16 * 64, a.tokensPerStep());
         assertEquals(12, a.rounds());
     }
+
+    @Test
+    void theObjectivesOwnOptionsAreStoredAndComparedOnlyWhereTheyApply() {
+        PretrainConfig clm = PretrainConfig.commandLine().parse(new String[] {"--data", "d", "--output", "o",
+            "--steps", "5", "--noise-density", "0.3"});
+        assertEquals(java.util.Arrays.asList(null, null, null, null),
+            java.util.Arrays.asList(PretrainRun.objectiveOptions(clm)));
+        PretrainConfig span = PretrainConfig.commandLine().parse(new String[] {"--data", "d", "--output", "o",
+            "--steps", "5", "--objective", "span", "--noise-density", "0.3", "--mean-span-length", "2.5"});
+        assertEquals(java.util.Arrays.asList(0.3, 2.5, null, null),
+            java.util.Arrays.asList(PretrainRun.objectiveOptions(span)));
+        PretrainConfig prefix = PretrainConfig.commandLine().parse(new String[] {"--data", "d", "--output", "o",
+            "--steps", "5", "--objective", "prefix-lm", "--prefix-min", "0.25", "--prefix-max", "0.75"});
+        assertEquals(java.util.Arrays.asList(null, null, 0.25, 0.75),
+            java.util.Arrays.asList(PretrainRun.objectiveOptions(prefix)));
+        PretrainRun a = withOwn(run(96, "x"), 0.15, 3.0);
+        PretrainRun b = withOwn(run(96, "x"), 0.3, 3.0);
+        assertEquals("noise_density is 0.15 but this run asks for 0.3", a.differenceFrom(b));
+        assertEquals(a, PretrainRun.fromJson(a.toJson()));
+        assertEquals(0.15, a.toJson().path("noise_density").asDouble(), 0);
+        assertTrue(!run(96, "x").toJson().has("noise_density") && !a.toJson().has("prefix_min"),
+            "options an objective does not use are not written");
+        assertNull(run(96, "x").differenceFrom(PretrainRun.fromJson(run(96, "x").toJson())));
+    }
+
+    private static PretrainRun withOwn(PretrainRun a, Double density, Double mean) {
+        return new PretrainRun(a.data(), a.tokenizerSha256(), Objective.SPAN, a.modelName(), a.model(),
+            a.parameters(), a.workers(), a.batchSizePerWorker(), a.averagingFrequency(), a.steps(), a.lr(), a.minLr(),
+            a.warmupSteps(), a.weightDecay(), a.gradClip(), a.beta1(), a.beta2(), a.adamEpsilon(),
+            a.outerOptimizer(), a.outerLr(), a.outerMomentum(), a.seed(), a.sparkMaster(), density, mean, null, null);
+    }
 }

@@ -17,6 +17,7 @@ import org.sparklm.config.CommandLine;
 import org.sparklm.config.Opt;
 import org.sparklm.finetune.FinetuneConfig;
 import org.sparklm.io.Json;
+import org.sparklm.report.SvgChart;
 
 /**
  * {@code bench-finetune}: label efficiency. For several numbers of labelled training examples (about N lines of a
@@ -196,7 +197,34 @@ public final class BenchFinetuneCommand {
             }
             h.append("<td>").append(trainable).append("</td></tr>\n");
         });
-        h.append("</table>\n</body>\n</html>\n");
+        h.append("</table>\n<h2>Accuracy against the number of labels</h2>\n").append(chart(rows, result));
+        h.append("</body>\n</html>\n");
         return h.toString();
+    }
+
+    /** Accuracy against labelled examples (log axis), one line per method and init, the majority class dashed. */
+    private static String chart(java.util.Map<String, java.util.Map<Integer, JsonNode>> rows, ObjectNode result) {
+        List<SvgChart.Series> series = new ArrayList<>();
+        double majority = Double.NaN;
+        double lo = Double.POSITIVE_INFINITY;
+        double hi = Double.NEGATIVE_INFINITY;
+        int i = 0;
+        for (var row : rows.entrySet()) {
+            List<SvgChart.Point> pts = new ArrayList<>();
+            for (var e : new java.util.TreeMap<>(row.getValue()).entrySet()) {
+                pts.add(new SvgChart.Point(e.getKey(), e.getValue().path("accuracy").asDouble()));
+                majority = e.getValue().path("majority_class_accuracy").asDouble(majority);
+                lo = Math.min(lo, e.getKey());
+                hi = Math.max(hi, e.getKey());
+            }
+            series.add(SvgChart.Series.line(row.getKey(), "run", SvgChart.PALETTE.get(i++ % SvgChart.PALETTE.size()),
+                pts).withMarkers(true));
+        }
+        if (Double.isFinite(majority) && lo <= hi) {
+            series.add(SvgChart.Series.line("majority class", "majority", "#7f7f7f",
+                List.of(new SvgChart.Point(lo, majority), new SvgChart.Point(hi, majority))).asDashed());
+        }
+        return SvgChart.svg(new SvgChart.Spec("labelled training examples", "validation accuracy", true, false,
+            true, series));
     }
 }

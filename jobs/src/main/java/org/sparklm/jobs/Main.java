@@ -41,12 +41,19 @@ public final class Main {
               plan        compute-optimal N and D for a budget, the nearest model of a family, its wall time (no
                           Spark, prints JSON and a table)
               evaluate    validation loss/perplexity of a checkpoint on shards (no Spark, prints JSON)
-              generate    continue a prompt with a clm checkpoint (no Spark)
+              generate    continue a prompt with a clm or prefix-lm checkpoint (no Spark)
               fill-mask   fill [MASK] tokens with an mlm checkpoint (no Spark, prints JSON)
+              fill-spans  fill <extra_id_N> sentinels with a span (T5) checkpoint (no Spark)
               finetune    fine-tune a pretrained model as a text classifier: full, head, lora or prefix (Spark job)
               classify    classify text lines (or evaluate on labelled text) with a fine-tuned classifier (no Spark)
               finetune-merge  fold a LoRA classifier's adapters into its weights (no Spark)
               make-passages   a labelled passage set and its pretraining text from a corpus with line labels (no Spark)
+              show-batch  the examples pretrain trains on at its first step, decoded (no Spark, JSON lines)
+              score       per-token log-probabilities and perplexity of text lines under a clm checkpoint (no Spark,
+                          prints JSON lines)
+              evaluate-fewshot  few-shot evaluation of a clm checkpoint on a multiple-choice or generation task, the
+                          lm-evaluation-harness way (no Spark, prints JSON, writes results.json and report.html)
+              make-icl-data   a synthetic in-context-learning corpus and its held-out few-shot task (no Spark)
               export      write a checkpoint or classifier as safetensors + config.json + tokenizer files, HF GPT-2
                           or native layout, or a LoRA classifier as a PEFT adapter (no Spark)
               import      turn an export directory back into a checkpoint or classifier (no Spark)
@@ -88,6 +95,9 @@ public final class Main {
                 case "generate" -> {
                     return ModelCommands.generate(rest, System.out);
                 }
+                case "fill-spans" -> {
+                    return ModelCommands.fillSpans(rest, System.out);
+                }
                 case "fill-mask" -> {
                     return ModelCommands.fillMask(rest, System.out);
                 }
@@ -98,8 +108,20 @@ public final class Main {
                 case "finetune-merge" -> {
                     return ClassifierCommands.merge(rest, System.out);
                 }
+                case "show-batch" -> {
+                    return org.sparklm.pretrain.ShowBatch.run(rest, System.out);
+                }
                 case "make-passages" -> {
                     return org.sparklm.finetune.Passages.run(rest, System.out);
+                }
+                case "score" -> {
+                    return ScoreCommands.score(rest, System.in, System.out);
+                }
+                case "evaluate-fewshot" -> {
+                    return ScoreCommands.evaluateFewshot(rest, System.out);
+                }
+                case "make-icl-data" -> {
+                    return org.sparklm.eval.IclData.run(rest, System.out);
                 }
                 case "export" -> {
                     return ExportCommands.export(rest, System.out);
@@ -117,7 +139,7 @@ public final class Main {
                 case "tokenize" -> {
                     return TokenizeCommand.run(rest, System.in, System.out);
                 }
-                default -> throw new UsageException("unknown command '" + cmd + "' (commands: bpe-train, shard, pretrain, evaluate, generate, fill-mask, finetune, classify, finetune-merge, make-passages, export, import, bench-bpe, bench-shard, bench-outer, bench-finetune, bench-train-step, tokenize, sweep, plan, fit-law)");
+                default -> throw new UsageException("unknown command '" + cmd + "' (commands: bpe-train, shard, pretrain, sweep, plan, fit-law, evaluate, generate, fill-mask, fill-spans, show-batch, finetune, classify, finetune-merge, make-passages, score, evaluate-fewshot, make-icl-data, export, import, bench-bpe, bench-shard, bench-outer, bench-finetune, bench-train-step, tokenize)");
             }
             return 0;
         } catch (UsageException | AtomicOutput.OutputExistsException | FileNotFoundException

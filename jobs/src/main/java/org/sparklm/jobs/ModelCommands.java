@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.util.List;
+import java.util.Set;
 import java.util.Locale;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
@@ -18,6 +19,8 @@ import org.sparklm.io.SerializableConf;
 import org.sparklm.model.LanguageModel;
 import org.sparklm.model.LmEvaluation;
 import org.sparklm.pretrain.PretrainedModel;
+import org.sparklm.pretrain.Seq2SeqRuns;
+import org.sparklm.model.Seq2SeqModel;
 import org.sparklm.tokenizer.SpecialTokens;
 import org.sparklm.train.LmMinibatches;
 import org.sparklm.train.Objective;
@@ -68,7 +71,7 @@ final class ModelCommands {
         SpecialTokens sp = m.tokenizer().specialTokens();
         LmMinibatches d = new LmMinibatches(data.toString(), manifest, m.objective(),
             m.model().config().contextLength(), p.intValue("batch-size", 1, 1 << 16), 1, m.run().seed(),
-            sp.idOf(SpecialTokens.MASK), sp.size(), new SerializableConf(conf));
+            sp.idOf(SpecialTokens.MASK), sp.size(), new SerializableConf(conf), Seq2SeqRuns.spec(m.run(), sp));
         List<MultiDataSet> batches = d.evaluationBatches(split, p.intValue("eval-windows", 1, 1 << 24));
         if (batches.isEmpty()) {
             throw new UsageException("evaluate: no window of " + d.window() + " tokens fits in the '" + split
@@ -97,7 +100,8 @@ final class ModelCommands {
     // ------------------------------------------------------------------------------------------------ generate
 
     static Options generateOptions() {
-        return new Options("generate", "Continues a prompt with a causal (clm) checkpoint. Greedy at temperature"
+        return new Options("generate", "Continues a prompt with a causal (clm) checkpoint, or a prefix-lm one (the"
+            + " prompt goes to the encoder, the decoder continues it). Greedy at temperature"
             + " 0; otherwise sampling from the top-k tokens. Runs in a plain JVM.")
             .required("checkpoint", "DIR", "a checkpoint directory, or a run directory (its newest intact"
                 + " checkpoint)")
@@ -113,11 +117,59 @@ final class ModelCommands {
         if (p == null) {
             return 0;
         }
-        PretrainedModel m = load(new Configuration(), p.string("checkpoint"), "generate", Objective.CLM);
-        String text = m.model().generate(m.tokenizer(), p.string("prompt"), p.intValue("max-new-tokens", 1, 1 << 20),
-            p.doubleValue("temperature", 0, 100), p.intValue("top-k", 0, 1 << 24), p.longValue("seed",
-                Long.MIN_VALUE, Long.MAX_VALUE));
-        out.println(p.string("prompt") + text);
+        PretrainedModel m = PretrainedModel.load(new Configuration(), p.string("checkpoint"), "generate",
+            Set.of(Objective.CLM, Objective.PREFIX_LM), "a causal (clm) or prefix-lm one (use fill-mask or fill-spans)");
+        int max = p.intValue("max-new-tokens", 1, 1 << 20);
+        double temperature = p.doubleValue("temperature", 0, 100);
+        int topK = p.intValue("top-k", 0, 1 << 24);
+        long seed = p.longValue("seed", Long.MIN_VALUE, Long.MAX_VALUE);
+        String text;
+        try {
+            text = m.objective() == Objective.PREFIX_LM
+                ? new Seq2SeqModel(m.model(), Seq2SeqModel.startId(m.tokenizer())).generate(m.tokenizer(),
+                    p.string("prompt"), max, temperature, topK, seed)
+                : m.model().generate(m.tokenizer(), p.string("prompt"), max, temperature, topK, seed);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("generate: " + e.getMessage());
+        }
+        out.println(p.string("prompt") + (m.objective() == Objective.PREFIX_LM && !text.isEmpty()
+            && !text.startsWith(" ") ? " " : "") + text);
+        return 0;
+    }
+
+    // ------------------------------------------------------------------------------------------------ fill-spans
+
+    static Options fillSpansOptions() {
+        return new Options("fill-spans", "Fills each sentinel (<extra_id_0>, <extra_id_1>, ...) of a text with a span"
+            + " (T5) checkpoint: prints the text the model puts at each sentinel, then the completed text. Greedy by"
+            + " default, beam search with --beams. Runs in a plain JVM.")
+            .required("checkpoint", "DIR", "a checkpoint directory, or a run directory (its newest intact"
+                + " checkpoint)")
+            .required("text", "TEXT", "text with one or more sentinels, e.g. \"The <extra_id_0> walks in"
+                + " <extra_id_1> park .\"")
+            .value("max-new-tokens", "N", "decoder tokens to produce at most (stops after [EOS]; at most the"
+                + " decoder context - 1)", "30")
+            .value("beams", "K", "beam width (1: greedy)", "1");
+    }
+
+    static int fillSpans(String[] args, PrintStream out) throws IOException {
+        Options.Parsed p = fillSpansOptions().parseOrHelp(args, out);
+        if (p == null) {
+            return 0;
+        }
+        PretrainedModel m = PretrainedModel.load(new Configuration(), p.string("checkpoint"), "fill-spans",
+            Set.of(Objective.SPAN), "a span-corruption (span) one");
+        Seq2SeqModel.SpanFill f;
+        try {
+            f = new Seq2SeqModel(m.model(), Seq2SeqModel.startId(m.tokenizer())).fillSpans(m.tokenizer(),
+                p.string("text"), p.intValue("max-new-tokens", 1, 1 << 20), p.intValue("beams", 1, 64));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("fill-spans: " + e.getMessage());
+        }
+        for (int i = 0; i < f.sentinels().size(); i++) {
+            out.println(f.sentinels().get(i) + "\t" + f.spans().get(i).strip());
+        }
+        out.println(f.completed());
         return 0;
     }
 

@@ -39,6 +39,7 @@ import org.sparklm.model.TransformerLm;
 import org.sparklm.pretrain.PretrainConfig;
 import org.sparklm.pretrain.PretrainRun;
 import org.sparklm.pretrain.PretrainedModel;
+import org.sparklm.pretrain.Seq2SeqRuns;
 import org.sparklm.report.HtmlReport;
 import org.sparklm.report.MetricsLog;
 import org.sparklm.report.RoundMetrics;
@@ -103,7 +104,8 @@ public final class PretrainJob {
         int workers = c.workers() > 0 ? c.workers() : Math.max(1, sc.defaultParallelism());
         PretrainRun run = resolve(c, in, workers, sc.master());
         LmMinibatches data = new LmMinibatches(c.data(), in.manifest(), c.objective(), run.model().contextLength(),
-            c.batchSizePerWorker(), workers, c.seed(), in.maskId(), in.specials(), new SerializableConf(hconf));
+            c.batchSizePerWorker(), workers, c.seed(), in.maskId(), in.specials(), new SerializableConf(hconf),
+            Seq2SeqRuns.spec(run, in.tokenizer().model().specialTokens()));
         if (data.trainingPositions() == 0) {
             throw new UsageException("pretrain: no training window of " + data.window() + " tokens fits in "
                 + c.data() + " (" + in.manifest().tokens("train") + " training tokens)");
@@ -147,7 +149,7 @@ public final class PretrainJob {
         }
         LOG.info("pretrain: {} ({} parameters), {} on {} training tokens; {} workers x {} windows x {} tokens,"
                 + " {} rounds of {} steps ({} steps, {} tokens)", c.model(), net.numParams(), c.objective().key(),
-            in.manifest().tokens("train"), workers, c.batchSizePerWorker(), run.model().contextLength(),
+            in.manifest().tokens("train"), workers, c.batchSizePerWorker(), run.model().tokensPerExample(),
             run.rounds(), run.averagingFrequency(), run.steps(), run.steps() * run.tokensPerStep());
 
         List<MultiDataSet> validation = data.evaluationBatches("val", c.evalWindows());
@@ -218,19 +220,22 @@ public final class PretrainJob {
         } catch (IllegalArgumentException e) {
             throw new UsageException("pretrain: --model: " + e.getMessage());
         }
+        Seq2SeqRuns.checkArchitecture("pretrain", c.objective(), c.model(), model);
         int h = c.averagingFrequency();
-        long tokensPerStep = (long) workers * c.batchSizePerWorker() * model.contextLength();
+        long tokensPerStep = (long) workers * c.batchSizePerWorker() * model.tokensPerExample();
         long steps = c.steps() > 0 ? c.steps()
             : (long) Math.ceil(c.epochs() * in.manifest().tokens("train") / tokensPerStep);
         long rounds = Math.max(1, (steps + h - 1) / h);
         steps = rounds * h;
         int warmup = (int) Math.min(c.warmupSteps() >= 0 ? c.warmupSteps() : OptimizerConfig.defaultWarmup(steps),
             steps);
+        Double[] own = PretrainRun.objectiveOptions(c);
         return new PretrainRun(c.data(), in.tokenizer().sha256(), c.objective(), c.model(), model,
             model.parameterCount(), workers, c.batchSizePerWorker(), h, steps, c.lr(), c.minLr(), warmup,
             c.weightDecay(), c.gradClip(), c.beta1(), c.beta2(), c.adamEpsilon(), c.outerOptimizer(),
             c.outerOptimizer() == OuterOptimizer.Kind.AVERAGE ? 1.0 : c.outerLr(),
-            c.outerOptimizer() == OuterOptimizer.Kind.AVERAGE ? 0.0 : c.outerMomentum(), c.seed(), master);
+            c.outerOptimizer() == OuterOptimizer.Kind.AVERAGE ? 0.0 : c.outerMomentum(), c.seed(), master,
+            own[0], own[1], own[2], own[3]);
     }
 
     /** Pretraining as a {@link RoundLoop.Job}. */

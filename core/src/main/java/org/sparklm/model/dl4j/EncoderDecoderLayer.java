@@ -1,0 +1,716 @@
+package org.sparklm.model.dl4j;
+
+import java.util.function.Function;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.gradient.DefaultGradient;
+import org.deeplearning4j.nn.gradient.Gradient;
+import org.deeplearning4j.nn.workspace.ArrayType;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.nd4j.common.primitives.Pair;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastAddOp;
+import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
+import org.nd4j.linalg.api.ops.impl.transforms.strict.Sigmoid;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * {@link EncoderDecoder}: the forward pass and its hand-written gradient, built from the kernels of the decoder-only
+ * block ({@link Kernels}, {@link BlockKernels}, {@link Attention}, {@link MatrixThreads}). The residual streams are
+ * {@code [B T, d]} rows, updated in place; each sublayer keeps what its backward pass needs. As for the LM head, the
+ * training computation (forward, loss, backward) runs once, in the backward pass; {@link #activate} is inference.
+ */
+final class EncoderDecoderLayer extends OutputLayerImpl<EncoderDecoder> {
+
+    /** Added to masked attention scores before the softmax (exp underflows to exactly 0). */
+    private static final double MASKED = -1e9;
+
+    /** The packed input, unpacked. */
+    private record Batch(int b, int te, int td, int[] encIds, int[] decIds, double[] encMask, double[] decMask) {
+    }
+
+    /** What one sublayer (self-attention, cross-attention or MLP) keeps for its backward pass. */
+    private static final class Sub {
+        INDArray xhat, rstd, h;          // LayerNorm of the branch input [N, d], [N, 1], [N, d]
+        INDArray qkv;                    // self: [N, 3d]; cross: queries [Nd, d]
+        INDArray kv;                     // cross: keys and values of the encoder output [Ne, 2d]
+        INDArray probs;                  // [B, H, Tq, Tk]
+        INDArray ctx;                    // [N, d]
+        INDArray f, sig, g;              // MLP: pre-activation, GELU's sigmoid, GELU output [N, dff]
+    }
+
+    /** One pass: the workspace and array type for its arrays, and (training) the kept sublayers. */
+    private final class Pass {
+        final LayerWorkspaceMgr mgr;
+        final ArrayType type;
+        final boolean keep;
+        final Batch in;
+        Sub[][] enc;                     // [layer][self, mlp]
+        Sub[][] dec;                     // [layer][self, cross, mlp]
+        INDArray encOut, xhatE, rstdE;   // final encoder LayerNorm
+        INDArray decOut, xhatD, rstdD;   // final decoder LayerNorm
+        INDArray encBias, decBias;       // [1, H Te Te], [1, H Td Td] (the decoder's with the causal mask)
+        INDArray pad;                    // [B, Te]: 0 for tokens, MASKED for padding
+        int[] encBuckets, decBuckets;
+
+        Pass(LayerWorkspaceMgr mgr, ArrayType type, boolean keep, Batch in) {
+            this.mgr = mgr;
+            this.type = type;
+            this.keep = keep;
+            this.in = in;
+        }
+
+        INDArray a(long... shape) {
+            return create(mgr, type, shape);
+        }
+
+        INDArray zeros(long... shape) {
+            INDArray z = create(mgr, type, shape);
+            z.assign(0);
+            return z;
+        }
+
+        Function<long[], INDArray> temp() {
+            return sh -> create(mgr, type, sh);
+        }
+    }
+
+    EncoderDecoderLayer(NeuralNetConfiguration conf, DataType dataType) {
+        super(conf, dataType);
+    }
+
+    // ---------------------------------------------------------------- input
+
+    private Batch unpack() {
+        EncoderDecoder c = layerConf();
+        if (input.rank() != 2 || input.size(1) < 5) {
+            throw new IllegalArgumentException("encoder-decoder input must be the packed [batch, 1 + 2 Te + 2 Td] rows"
+                + " of Seq2SeqInputs, got " + java.util.Arrays.toString(input.shape()));
+        }
+        int b = (int) input.size(0);
+        int w = (int) input.size(1);
+        double[] v = input.castTo(DataType.DOUBLE).dup('c').reshape((long) b * w).toDoubleVector();
+        int te = (int) v[0];
+        int td = (w - 1 - 2 * te) / 2;
+        if (te < 1 || td < 1 || 1 + 2 * te + 2 * td != w) {
+            throw new IllegalArgumentException("bad packed encoder-decoder input: width " + w + ", Te " + te);
+        }
+        if (te > c.getEncoderContext() || td > c.getDecoderContext()) {
+            throw new IllegalArgumentException("encoder input of " + te + " and decoder input of " + td
+                + " tokens exceed the contexts " + c.getEncoderContext() + " and " + c.getDecoderContext());
+        }
+        int[] ei = new int[b * te];
+        int[] di = new int[b * td];
+        double[] em = new double[b * te];
+        double[] dm = new double[b * td];
+        int vocab = c.getVocabSize();
+        for (int i = 0; i < b; i++) {
+            int o = i * w;
+            for (int j = 0; j < te; j++) {
+                ei[i * te + j] = id(v[o + 1 + j], vocab);
+                em[i * te + j] = v[o + 1 + te + td + j];
+            }
+            for (int j = 0; j < td; j++) {
+                di[i * td + j] = id(v[o + 1 + te + j], vocab);
+                dm[i * td + j] = v[o + 1 + 2 * te + td + j];
+            }
+        }
+        return new Batch(b, te, td, ei, di, em, dm);
+    }
+
+    private static int id(double x, int vocab) {
+        int id = (int) Math.round(x);
+        if (id < 0 || id >= vocab) {
+            throw new IllegalArgumentException("token id " + id + " outside the vocabulary [0, " + vocab + ")");
+        }
+        return id;
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private static double[] doubles(INDArray a) {
+        if (Kernels.isDouble(a)) {
+            return Kernels.readDoubles(a);
+        }
+        float[] f = Kernels.readFloats(a);
+        double[] d = new double[f.length];
+        for (int i = 0; i < f.length; i++) {
+            d[i] = f[i];
+        }
+        return d;
+    }
+
+    private static void write(INDArray a, double[] v) {
+        if (Kernels.isDouble(a)) {
+            Kernels.writeDoubles(a, v);
+            return;
+        }
+        float[] f = new float[v.length];
+        for (int i = 0; i < v.length; i++) {
+            f[i] = (float) v[i];
+        }
+        Kernels.writeFloats(a, f);
+    }
+
+    /** Rows of the embedding table: [ids.length, d]. */
+    private INDArray embed(Pass p, int[] ids) {
+        INDArray x = p.a(ids.length, layerConf().getDModel());
+        Kernels.gatherRows(param(EncoderDecoder.EMBED), ids, x);
+        return x;
+    }
+
+    /** The relative bias of a stack as [1, H Tq Tk] (plus the causal mask for the decoder), and its buckets. */
+    private INDArray bias(Pass p, int t, boolean bidirectional, String table, int[][] bucketsOut) {
+        EncoderDecoder c = layerConf();
+        int h = c.getHeads();
+        int[] bk = RelativePositions.buckets(t, t, bidirectional, c.getBuckets(), c.getMaxDistance());
+        double[] tab = doubles(param(table));                       // [buckets, H]
+        double[] out = new double[h * t * t];
+        for (int hh = 0; hh < h; hh++) {
+            for (int q = 0; q < t; q++) {
+                for (int k = 0; k < t; k++) {
+                    double v = tab[bk[q * t + k] * h + hh];
+                    if (!bidirectional && k > q) {
+                        v += MASKED;
+                    }
+                    out[(hh * t + q) * t + k] = v;
+                }
+            }
+        }
+        INDArray r = p.a(1, (long) h * t * t);
+        write(r, out);
+        bucketsOut[0] = bk;
+        return r;
+    }
+
+    /** The gradient of a stack's relative table from the summed gradient of its bias [1, H T T]. */
+    private void biasBackward(INDArray dBias, int[] bk, int t, String table) {
+        int h = layerConf().getHeads();
+        double[] db = doubles(dBias);
+        double[] g = new double[layerConf().getBuckets() * h];
+        for (int hh = 0; hh < h; hh++) {
+            for (int i = 0; i < t * t; i++) {
+                g[bk[i] * h + hh] += db[hh * t * t + i];
+            }
+        }
+        write(grad(table), g);
+    }
+
+    // ---------------------------------------------------------------- sublayers: forward
+
+    /** x += W_o SelfAttention(LN(x)) + b_o; x [B T, d]. */
+    private Sub selfAttention(Pass p, INDArray x, String k, int t, INDArray bias, INDArray pad) {
+        EncoderDecoder c = layerConf();
+        int b = p.in.b();
+        long n = (long) b * t;
+        int d = c.getDModel();
+        int h = c.getHeads();
+        int dh = d / h;
+        Sub s = new Sub();
+        layerNorm(p, s, x, k + "ln1g", k + "ln1b");
+        s.qkv = p.a(n, 3L * d);
+        MatrixThreads.gemm(s.h, param(k + "wqkv"), s.qkv, false, false, 1.0, 0.0);
+        BlockKernels.addBias(s.qkv, param(k + "bqkv"));
+        Attention.Shape shape = new Attention.Shape(b, h, t, t, dh);
+        s.probs = p.a(b, h, t, t);
+        Attention.scores(Attention.Operand.q(s.qkv, d, t), Attention.Operand.k(s.qkv, d, t), s.probs, shape,
+            1.0 / Math.sqrt(dh), p.temp());
+        s.probs.reshape('c', b, (long) h * t * t).addiRowVector(bias);
+        if (pad != null) {
+            Nd4j.getExecutioner().exec(new BroadcastAddOp(s.probs, pad, s.probs, 0, 3));
+        }
+        Nd4j.exec(new SoftMax(s.probs, s.probs, -1));
+        s.ctx = p.a(n, d);
+        Attention.context(s.probs, Attention.Operand.v(s.qkv, d, t), Attention.Operand.rows(s.ctx, d, t), shape,
+            p.temp());
+        INDArray a = p.a(n, d);
+        MatrixThreads.gemm(s.ctx, param(k + "wo"), a, false, false, 1.0, 0.0);
+        BlockKernels.residual(x, a, param(k + "bo"), null, x);
+        return s;
+    }
+
+    /** y += W_co CrossAttention(LN(y), encoder output) + b_co; y [B Td, d], enc [B Te, d]. */
+    private Sub crossAttention(Pass p, INDArray y, INDArray enc, String k) {
+        EncoderDecoder c = layerConf();
+        int b = p.in.b();
+        int te = p.in.te();
+        int td = p.in.td();
+        long n = (long) b * td;
+        int d = c.getDModel();
+        int h = c.getHeads();
+        int dh = d / h;
+        Sub s = new Sub();
+        layerNorm(p, s, y, k + "lncg", k + "lncb");
+        s.qkv = p.a(n, d);
+        MatrixThreads.gemm(s.h, param(k + "wq"), s.qkv, false, false, 1.0, 0.0);
+        BlockKernels.addBias(s.qkv, param(k + "bq"));
+        s.kv = p.a((long) b * te, 2L * d);
+        MatrixThreads.gemm(enc, param(k + "wkv"), s.kv, false, false, 1.0, 0.0);
+        BlockKernels.addBias(s.kv, param(k + "bkv"));
+        Attention.Shape shape = new Attention.Shape(b, h, td, te, dh);
+        s.probs = p.a(b, h, td, te);
+        Attention.scores(Attention.Operand.rows(s.qkv, d, td), new Attention.Operand(s.kv, 0, 2 * d, te), s.probs,
+            shape, 1.0 / Math.sqrt(dh), p.temp());
+        Nd4j.getExecutioner().exec(new BroadcastAddOp(s.probs, p.pad, s.probs, 0, 3));
+        Nd4j.exec(new SoftMax(s.probs, s.probs, -1));
+        s.ctx = p.a(n, d);
+        Attention.context(s.probs, new Attention.Operand(s.kv, d, 2 * d, te), Attention.Operand.rows(s.ctx, d, td),
+            shape, p.temp());
+        INDArray a = p.a(n, d);
+        MatrixThreads.gemm(s.ctx, param(k + "wco"), a, false, false, 1.0, 0.0);
+        BlockKernels.residual(y, a, param(k + "bco"), null, y);
+        return s;
+    }
+
+    /** x += W_2 GELU(W_1 LN(x) + b_1) + b_2. */
+    private Sub mlp(Pass p, INDArray x, String k) {
+        long n = x.size(0);
+        int d = layerConf().getDModel();
+        long dff = layerConf().getDFf();
+        Sub s = new Sub();
+        layerNorm(p, s, x, k + "ln2g", k + "ln2b");
+        s.f = p.a(n, dff);
+        MatrixThreads.gemm(s.h, param(k + "w1"), s.f, false, false, 1.0, 0.0);
+        s.sig = p.a(n, dff);
+        s.g = p.a(n, dff);
+        BlockKernels.geluInput(s.f, param(k + "b1"), s.sig);
+        Nd4j.exec(new Sigmoid(s.sig, s.sig));
+        s.f.mul(s.sig, s.g);
+        INDArray m = p.a(n, d);
+        MatrixThreads.gemm(s.g, param(k + "w2"), m, false, false, 1.0, 0.0);
+        BlockKernels.residual(x, m, param(k + "b2"), null, x);
+        return s;
+    }
+
+    private void layerNorm(Pass p, Sub s, INDArray x, String gain, String bias) {
+        long n = x.size(0);
+        long d = x.size(1);
+        s.h = p.a(n, d);
+        s.xhat = p.a(n, d);
+        s.rstd = p.a(n, 1);
+        Kernels.layerNorm(x, param(gain), param(bias), s.h, s.xhat, s.rstd, layerConf().getLayerNormEps());
+    }
+
+    // ---------------------------------------------------------------- the whole forward pass
+
+    /** Runs both stacks; leaves the final decoder states in {@code p.decOut} [B Td, d]. */
+    private void forward(Pass p) {
+        forwardEncoder(p);
+        forwardDecoder(p);
+    }
+
+    /**
+     * The encoder's final states {@code [B Te, d]} for a packed input (tests: what the encoder sees), outside any
+     * workspace.
+     */
+    INDArray encoderStates(INDArray packed) {
+        LayerWorkspaceMgr none = LayerWorkspaceMgr.noWorkspaces();
+        setInput(packed, none);
+        Pass p = new Pass(none, ArrayType.FF_WORKING_MEM, false, unpack());
+        forwardEncoder(p);
+        return p.encOut;
+    }
+
+    /** The relative biases, the padding mask and the encoder stack: {@code p.encOut} [B Te, d]. */
+    private void forwardEncoder(Pass p) {
+        EncoderDecoder c = layerConf();
+        Batch in = p.in;
+        int b = in.b();
+        int te = in.te();
+        int td = in.td();
+        int d = c.getDModel();
+        int[][] bk = new int[1][];
+        p.encBias = bias(p, te, true, EncoderDecoder.ENC_REL, bk);
+        p.encBuckets = bk[0];
+        p.decBias = bias(p, td, false, EncoderDecoder.DEC_REL, bk);
+        p.decBuckets = bk[0];
+        double[] pad = new double[b * te];
+        for (int i = 0; i < pad.length; i++) {
+            pad[i] = in.encMask()[i] != 0 ? 0 : MASKED;
+        }
+        p.pad = p.a(b, te);
+        write(p.pad, pad);
+
+        INDArray x = embed(p, in.encIds());
+        p.enc = new Sub[c.getEncoderLayers()][];
+        for (int i = 0; i < c.getEncoderLayers(); i++) {
+            String k = EncoderDecoder.enc(i, "");
+            Sub sa = selfAttention(p, x, k, te, p.encBias, p.pad);
+            Sub ml = mlp(p, x, k);
+            p.enc[i] = new Sub[] {sa, ml};
+        }
+        p.encOut = p.a((long) b * te, d);
+        p.xhatE = p.a((long) b * te, d);
+        p.rstdE = p.a((long) b * te, 1);
+        Kernels.layerNorm(x, param(EncoderDecoder.ENC_LN_GAIN), param(EncoderDecoder.ENC_LN_BIAS), p.encOut, p.xhatE,
+            p.rstdE, c.getLayerNormEps());
+    }
+
+    /** The decoder stack over {@code p.encOut}: {@code p.decOut} [B Td, d]. */
+    private void forwardDecoder(Pass p) {
+        EncoderDecoder c = layerConf();
+        Batch in = p.in;
+        int b = in.b();
+        int td = in.td();
+        int d = c.getDModel();
+        INDArray y = embed(p, in.decIds());
+        p.dec = new Sub[c.getDecoderLayers()][];
+        for (int j = 0; j < c.getDecoderLayers(); j++) {
+            String k = EncoderDecoder.dec(j, "");
+            Sub sa = selfAttention(p, y, k, td, p.decBias, null);
+            Sub ca = crossAttention(p, y, p.encOut, k);
+            Sub ml = mlp(p, y, k);
+            p.dec[j] = new Sub[] {sa, ca, ml};
+        }
+        p.decOut = p.a((long) b * td, d);
+        p.xhatD = p.a((long) b * td, d);
+        p.rstdD = p.a((long) b * td, 1);
+        Kernels.layerNorm(y, param(EncoderDecoder.DEC_LN_GAIN), param(EncoderDecoder.DEC_LN_BIAS), p.decOut, p.xhatD,
+            p.rstdD, c.getLayerNormEps());
+    }
+
+    /** Logits of the given rows [m, d] -> [m, V]: h E^T (tied) or h W_head. */
+    private void logits(INDArray hs, INDArray out) {
+        if (layerConf().getTied()) {
+            MatrixThreads.gemm(hs, param(EncoderDecoder.EMBED), out, false, true, 1.0, 0.0);
+        } else {
+            MatrixThreads.gemm(hs, param(EncoderDecoder.HEAD), out, false, false, 1.0, 0.0);
+        }
+    }
+
+    @Override
+    public INDArray activate(boolean training, LayerWorkspaceMgr mgr) {
+        assertInputSet(false);
+        Pass p = new Pass(mgr, ArrayType.FF_WORKING_MEM, false, unpack());
+        forward(p);
+        long v = layerConf().getVocabSize();
+        INDArray out = create(mgr, ArrayType.ACTIVATIONS, p.in.b(), p.in.td(), v);
+        INDArray lg = out.reshape('c', (long) p.in.b() * p.in.td(), v);
+        logits(p.decOut, lg);
+        Nd4j.exec(new SoftMax(lg, lg, -1));
+        return out;
+    }
+
+    // ---------------------------------------------------------------- loss
+
+    /** Counted rows (label mask, else the decoder mask) and their weights normalised to sum 1. */
+    private record Selection(int[] rows, double[] weights, boolean uniform) {
+    }
+
+    private Selection selection(Batch in) {
+        int n = in.b() * in.td();
+        double[] m;
+        if (maskArray != null) {
+            if (maskArray.length() != n) {
+                throw new IllegalArgumentException("label mask must have batch * Td = " + n + " values, got shape "
+                    + java.util.Arrays.toString(maskArray.shape()));
+            }
+            m = maskArray.castTo(DataType.DOUBLE).dup('c').reshape(n).toDoubleVector();
+        } else {
+            m = in.decMask();
+        }
+        int count = 0;
+        double sum = 0;
+        boolean uniform = true;
+        for (double x : m) {
+            if (x < 0) {
+                throw new IllegalArgumentException("label mask values must be >= 0, got " + x);
+            }
+            if (x != 0) {
+                if (count > 0 && x != sum / count) {
+                    uniform = false;
+                }
+                count++;
+                sum += x;
+            }
+        }
+        int[] rows = new int[count];
+        double[] w = new double[count];
+        int j = 0;
+        for (int i = 0; i < n; i++) {
+            if (m[i] != 0) {
+                rows[j] = i;
+                w[j++] = m[i] / sum;
+            }
+        }
+        return new Selection(rows, w, uniform);
+    }
+
+    private int[] labelIds(Batch in, int[] rows) {
+        if (labels == null) {
+            throw new IllegalStateException("encoder-decoder: labels not set");
+        }
+        long n = (long) in.b() * in.td();
+        if (labels.length() != n) {
+            throw new IllegalArgumentException("labels must be [batch, 1, Td] with batch * Td = " + n
+                + " values, got shape " + java.util.Arrays.toString(labels.shape()));
+        }
+        int[] all = Kernels.readInts(labels);
+        int[] out = new int[rows.length];
+        for (int i = 0; i < rows.length; i++) {
+            out[i] = id(all[rows[i]], layerConf().getVocabSize());
+        }
+        return out;
+    }
+
+    private INDArray selected(Pass p, INDArray rows, Selection sel) {
+        if (sel.rows().length == rows.size(0)) {
+            return rows;
+        }
+        INDArray hs = p.a(sel.rows().length, rows.size(1));
+        Kernels.gatherRows(rows, sel.rows(), hs);
+        return hs;
+    }
+
+    /** Per counted row: the cross-entropy, without gradients. */
+    private double[] rowLosses(Pass p, Selection sel) {
+        int[] ids = labelIds(p.in, sel.rows());
+        if (ids.length == 0) {
+            return new double[0];
+        }
+        forward(p);
+        INDArray hs = selected(p, p.decOut, sel);
+        INDArray probs = p.a(hs.size(0), layerConf().getVocabSize());
+        logits(hs, probs);
+        Nd4j.exec(new SoftMax(probs, probs, -1));
+        return Kernels.crossEntropyRows(probs, ids, false);
+    }
+
+    @Override
+    public double computeScore(double fullNetRegScore, boolean training, LayerWorkspaceMgr mgr) {
+        assertInputSet(false);
+        if (!hasLoss()) {
+            Pass p = new Pass(mgr, ArrayType.FF_WORKING_MEM, false, unpack());
+            Selection sel = selection(p.in);
+            double[] rl = rowLosses(p, sel);
+            double total = 0;
+            for (int i = 0; i < rl.length; i++) {
+                total += sel.weights()[i] * rl[i];
+            }
+            lossOf(total);
+        }
+        score = loss + fullNetRegScore;
+        return score;
+    }
+
+    @Override
+    public INDArray computeScoreForExamples(double fullNetRegScore, LayerWorkspaceMgr mgr) {
+        assertInputSet(false);
+        Pass p = new Pass(mgr, ArrayType.FF_WORKING_MEM, false, unpack());
+        Selection sel = selection(p.in);
+        double[] rl = rowLosses(p, sel);
+        int b = p.in.b();
+        double[] num = new double[b];
+        double[] den = new double[b];
+        for (int i = 0; i < rl.length; i++) {
+            int ex = sel.rows()[i] / p.in.td();
+            num[ex] += sel.weights()[i] * rl[i];
+            den[ex] += sel.weights()[i];
+        }
+        double[] out = new double[b];
+        for (int i = 0; i < b; i++) {
+            out[i] = (den[i] > 0 ? num[i] / den[i] : 0) + fullNetRegScore;
+        }
+        INDArray r = create(mgr, ArrayType.ACTIVATIONS, b, 1);
+        r.assign(Nd4j.createFromArray(out).reshape(b, 1).castTo(dataType));
+        return r;
+    }
+
+    // ---------------------------------------------------------------- backward
+
+    @Override
+    public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr mgr) {
+        assertInputSet(true);
+        EncoderDecoder c = layerConf();
+        Pass p = new Pass(mgr, ArrayType.BP_WORKING_MEM, true, unpack());
+        Batch in = p.in;
+        int b = in.b();
+        int te = in.te();
+        int td = in.td();
+        int d = c.getDModel();
+        long ne = (long) b * te;
+        long nd = (long) b * td;
+        forward(p);
+
+        // ---- loss and output projection ----
+        Selection sel = selection(in);
+        int[] ids = labelIds(in, sel.rows());
+        INDArray gEmbed = grad(EncoderDecoder.EMBED);
+        gEmbed.assign(0);
+        INDArray dDecOut = p.zeros(nd, d);
+        if (ids.length == 0) {
+            loss = 0;
+            if (!c.getTied()) {
+                grad(EncoderDecoder.HEAD).assign(0);
+            }
+        } else {
+            INDArray hs = selected(p, p.decOut, sel);
+            INDArray dl = p.a(ids.length, c.getVocabSize());
+            logits(hs, dl);
+            Nd4j.exec(new SoftMax(dl, dl, -1));
+            double[] rowLoss = Kernels.crossEntropyRows(dl, ids, true);   // dl becomes dL/dlogits
+            double total = 0;
+            for (int i = 0; i < ids.length; i++) {
+                total += sel.weights()[i] * rowLoss[i];
+            }
+            loss = total;
+            double scale = 1.0;
+            if (sel.uniform()) {
+                scale = sel.weights()[0];
+            } else {
+                Kernels.scaleRows(dl, Nd4j.createFromArray(sel.weights()).castTo(dataType), dl);
+            }
+            INDArray dhs = p.a(ids.length, d);
+            if (c.getTied()) {
+                MatrixThreads.gemm(dl, hs, gEmbed, true, false, scale, 0.0);                      // [V, d]
+                MatrixThreads.gemm(dl, param(EncoderDecoder.EMBED), dhs, false, false, scale, 0.0);
+            } else {
+                MatrixThreads.gemm(hs, dl, grad(EncoderDecoder.HEAD), true, false, scale, 0.0);
+                MatrixThreads.gemm(dl, param(EncoderDecoder.HEAD), dhs, false, true, scale, 0.0);
+            }
+            if (ids.length == nd) {
+                dDecOut = dhs;
+            } else {
+                Kernels.scatterRows(dhs, sel.rows(), dDecOut);
+            }
+        }
+        lossOf(loss);
+
+        // ---- decoder ----
+        INDArray dy = p.a(nd, d);
+        Kernels.layerNormBackward(dDecOut, p.xhatD, p.rstdD, param(EncoderDecoder.DEC_LN_GAIN), null, dy,
+            grad(EncoderDecoder.DEC_LN_GAIN), grad(EncoderDecoder.DEC_LN_BIAS));
+        INDArray dEnc = p.zeros(ne, d);
+        INDArray dDecBias = p.zeros(1, (long) c.getHeads() * td * td);
+        for (int j = c.getDecoderLayers() - 1; j >= 0; j--) {
+            String k = EncoderDecoder.dec(j, "");
+            mlpBackward(p, p.dec[j][2], dy, k);
+            crossBackward(p, p.dec[j][1], dy, p.encOut, dEnc, k);
+            selfBackward(p, p.dec[j][0], dy, k, td, dDecBias);
+        }
+        biasBackward(dDecBias, p.decBuckets, td, EncoderDecoder.DEC_REL);
+
+        // ---- encoder ----
+        INDArray dx = p.a(ne, d);
+        Kernels.layerNormBackward(dEnc, p.xhatE, p.rstdE, param(EncoderDecoder.ENC_LN_GAIN), null, dx,
+            grad(EncoderDecoder.ENC_LN_GAIN), grad(EncoderDecoder.ENC_LN_BIAS));
+        INDArray dEncBias = p.zeros(1, (long) c.getHeads() * te * te);
+        for (int i = c.getEncoderLayers() - 1; i >= 0; i--) {
+            String k = EncoderDecoder.enc(i, "");
+            mlpBackward(p, p.enc[i][1], dx, k);
+            selfBackward(p, p.enc[i][0], dx, k, te, dEncBias);
+        }
+        biasBackward(dEncBias, p.encBuckets, te, EncoderDecoder.ENC_REL);
+
+        // ---- the shared embedding: both inputs (and the tied output projection above) ----
+        double[] ge = doubles(gEmbed);
+        double[] gx = doubles(dx);
+        double[] gy = doubles(dy);
+        scatterAdd(ge, in.encIds(), gx, d);
+        scatterAdd(ge, in.decIds(), gy, d);
+        write(gEmbed, ge);
+
+        Gradient g = new DefaultGradient();
+        for (ParamSpec s : c.paramSpecs()) {
+            g.gradientForVariable().put(s.key(), grad(s.key()));
+        }
+        INDArray dIn = create(mgr, ArrayType.ACTIVATION_GRAD, input.shape());   // ids: no gradient
+        dIn.assign(0);
+        return new Pair<>(g, dIn);
+    }
+
+    private static void scatterAdd(double[] table, int[] ids, double[] rows, int d) {
+        for (int i = 0; i < ids.length; i++) {
+            int o = ids[i] * d;
+            int r = i * d;
+            for (int j = 0; j < d; j++) {
+                table[o + j] += rows[r + j];
+            }
+        }
+    }
+
+    /** Through x += W_2 GELU(W_1 LN(x) + b_1) + b_2: dx (in place) and the parameters' gradients. */
+    private void mlpBackward(Pass p, Sub s, INDArray dx, String k) {
+        long n = dx.size(0);
+        long dff = layerConf().getDFf();
+        BlockKernels.branchGradient(dx, null, null, grad(k + "b2"));
+        MatrixThreads.gemm(s.g, dx, grad(k + "w2"), true, false, 1.0, 0.0);
+        INDArray dg = p.a(n, dff);
+        MatrixThreads.gemm(dx, param(k + "w2"), dg, false, true, 1.0, 0.0);
+        BlockKernels.geluBackward(s.f, s.sig, dg, dg, grad(k + "b1"));
+        MatrixThreads.gemm(s.h, dg, grad(k + "w1"), true, false, 1.0, 0.0);
+        INDArray dh = p.a(n, dx.size(1));
+        MatrixThreads.gemm(dg, param(k + "w1"), dh, false, true, 1.0, 0.0);
+        Kernels.layerNormBackward(dh, s.xhat, s.rstd, param(k + "ln2g"), dx, dx, grad(k + "ln2g"), grad(k + "ln2b"));
+    }
+
+    /** Through x += W_o SelfAttention(LN(x)) + b_o; adds the scores' gradient summed over the batch to dBias. */
+    private void selfBackward(Pass p, Sub s, INDArray dx, String k, int t, INDArray dBias) {
+        EncoderDecoder c = layerConf();
+        int b = p.in.b();
+        long n = (long) b * t;
+        int d = c.getDModel();
+        int h = c.getHeads();
+        int dh = d / h;
+        BlockKernels.branchGradient(dx, null, null, grad(k + "bo"));
+        MatrixThreads.gemm(s.ctx, dx, grad(k + "wo"), true, false, 1.0, 0.0);
+        INDArray dctx = p.a(n, d);
+        MatrixThreads.gemm(dx, param(k + "wo"), dctx, false, true, 1.0, 0.0);
+        Attention.Shape shape = new Attention.Shape(b, h, t, t, dh);
+        INDArray ds = p.a(b, h, t, t);
+        INDArray dqkv = p.a(n, 3L * d);
+        Attention.contextBackward(s.probs, Attention.Operand.v(s.qkv, d, t), Attention.Operand.rows(dctx, d, t), ds,
+            Attention.Operand.v(dqkv, d, t), shape, p.temp());
+        BlockKernels.softmaxBackward(s.probs, ds, null);
+        dBias.addi(ds.reshape('c', b, (long) h * t * t).sum(true, 0));
+        Attention.scoresBackward(ds, Attention.Operand.q(s.qkv, d, t), Attention.Operand.k(s.qkv, d, t),
+            Attention.Operand.q(dqkv, d, t), Attention.Operand.k(dqkv, d, t), shape, 1.0 / Math.sqrt(dh), p.temp());
+        BlockKernels.columnSums(dqkv, grad(k + "bqkv"));
+        MatrixThreads.gemm(s.h, dqkv, grad(k + "wqkv"), true, false, 1.0, 0.0);
+        INDArray dhh = p.a(n, d);
+        MatrixThreads.gemm(dqkv, param(k + "wqkv"), dhh, false, true, 1.0, 0.0);
+        Kernels.layerNormBackward(dhh, s.xhat, s.rstd, param(k + "ln1g"), dx, dx, grad(k + "ln1g"),
+            grad(k + "ln1b"));
+    }
+
+    /** Through y += W_co CrossAttention(LN(y), enc) + b_co: dy in place, the encoder output's gradient into dEnc. */
+    private void crossBackward(Pass p, Sub s, INDArray dy, INDArray enc, INDArray dEnc, String k) {
+        EncoderDecoder c = layerConf();
+        int b = p.in.b();
+        int te = p.in.te();
+        int td = p.in.td();
+        long n = (long) b * td;
+        int d = c.getDModel();
+        int h = c.getHeads();
+        int dh = d / h;
+        BlockKernels.branchGradient(dy, null, null, grad(k + "bco"));
+        MatrixThreads.gemm(s.ctx, dy, grad(k + "wco"), true, false, 1.0, 0.0);
+        INDArray dctx = p.a(n, d);
+        MatrixThreads.gemm(dy, param(k + "wco"), dctx, false, true, 1.0, 0.0);
+        Attention.Shape shape = new Attention.Shape(b, h, td, te, dh);
+        INDArray ds = p.a(b, h, td, te);
+        INDArray dkv = p.a((long) b * te, 2L * d);
+        Attention.contextBackward(s.probs, new Attention.Operand(s.kv, d, 2 * d, te),
+            Attention.Operand.rows(dctx, d, td), ds, new Attention.Operand(dkv, d, 2 * d, te), shape, p.temp());
+        BlockKernels.softmaxBackward(s.probs, ds, null);
+        INDArray dq = p.a(n, d);
+        Attention.scoresBackward(ds, Attention.Operand.rows(s.qkv, d, td), new Attention.Operand(s.kv, 0, 2 * d, te),
+            Attention.Operand.rows(dq, d, td), new Attention.Operand(dkv, 0, 2 * d, te), shape, 1.0 / Math.sqrt(dh),
+            p.temp());
+        BlockKernels.columnSums(dq, grad(k + "bq"));
+        MatrixThreads.gemm(s.h, dq, grad(k + "wq"), true, false, 1.0, 0.0);
+        BlockKernels.columnSums(dkv, grad(k + "bkv"));
+        MatrixThreads.gemm(enc, dkv, grad(k + "wkv"), true, false, 1.0, 0.0);
+        MatrixThreads.gemm(dkv, param(k + "wkv"), dEnc, false, true, 1.0, 1.0);
+        INDArray dhc = p.a(n, d);
+        MatrixThreads.gemm(dq, param(k + "wq"), dhc, false, true, 1.0, 0.0);
+        Kernels.layerNormBackward(dhc, s.xhat, s.rstd, param(k + "lncg"), dy, dy, grad(k + "lncg"),
+            grad(k + "lncb"));
+    }
+
+    @Override
+    @Deprecated
+    public int numLabels() {
+        return layerConf().getVocabSize();
+    }
+}
