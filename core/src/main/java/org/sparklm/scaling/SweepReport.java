@@ -210,6 +210,7 @@ public final class SweepReport {
     }
 
     private static String lossChart(Analysis a, ScalingLaw law) {
+        double[] window = lossWindow(a);
         Map<Double, List<SvgChart.Point>> byBudget = new TreeMap<>();
         double nMin = Double.POSITIVE_INFINITY;
         double nMax = 0;
@@ -229,19 +230,20 @@ public final class SweepReport {
             series.add(SvgChart.Series.line(k + " tokens/param", "b" + i, color, pts).withMarkers(true));
             if (law != null) {
                 List<SvgChart.Point> fit = new ArrayList<>();
-                for (double n : logRange(nMin / 1.5, nMax * 1.5, 40)) {
-                    fit.add(new SvgChart.Point(n, law.loss(n, e.getKey() * n)));
+                for (double n : logRange(nMin / 1.5, nMax * 1.5, 60)) {
+                    addIn(fit, n, law.loss(n, e.getKey() * n), window);
                 }
                 series.add(SvgChart.Series.line(i == 0 ? "fitted law (dashed)" : null, "f" + i, color, fit)
                     .asDashed());
             }
             i++;
         }
-        return SvgChart.svg(new SvgChart.Spec("parameters N", "final validation loss (nats/token)", true, true, true,
+        return SvgChart.svg(new SvgChart.Spec("parameters N", "final validation loss (nats/token)", true, false, true,
             series)) + "\n";
     }
 
     private static String isoChart(Analysis a, ScalingLaw law) {
+        double[] window = lossWindow(a);
         List<SvgChart.Series> series = new ArrayList<>();
         double nMin = Double.POSITIVE_INFINITY;
         double nMax = 0;
@@ -268,8 +270,8 @@ public final class SweepReport {
             series.add(SvgChart.Series.points(String.format(Locale.ROOT, "C %.2e", p.flops()), "p" + i, color, pts));
             if (law != null) {
                 List<SvgChart.Point> fit = new ArrayList<>();
-                for (double n : logRange(nMin / 1.5, nMax * 1.5, 40)) {
-                    fit.add(new SvgChart.Point(n, law.loss(n, p.flops() / (6 * n))));
+                for (double n : logRange(nMin / 1.5, nMax * 1.5, 60)) {
+                    addIn(fit, n, law.loss(n, p.flops() / (6 * n)), window);
                 }
                 series.add(SvgChart.Series.line(i == 0 ? "fitted law at that C (dashed)" : null, "pf" + i, color,
                     fit).asDashed());
@@ -281,8 +283,11 @@ public final class SweepReport {
         }
         if (law != null && cMax > 0) {
             List<SvgChart.Point> frontier = new ArrayList<>();
-            for (double c : logRange(cMin / 2, cMax * 2, 40)) {
-                frontier.add(new SvgChart.Point(law.optimalParameters(c), law.optimalLoss(c)));
+            for (double c : logRange(cMin / 2, cMax * 2, 60)) {
+                double n = law.optimalParameters(c);
+                if (n >= nMin / 1.5 && n <= nMax * 1.5) {
+                    addIn(frontier, n, law.optimalLoss(c), window);
+                }
             }
             series.add(SvgChart.Series.line("efficient frontier (fitted law)", "frontier", "#000", frontier));
         }
@@ -292,8 +297,25 @@ public final class SweepReport {
         if (series.isEmpty()) {
             return "<p>No IsoFLOP profile with two or more runs.</p>\n";
         }
-        return SvgChart.svg(new SvgChart.Spec("parameters N", "final validation loss (nats/token)", true, true, true,
+        return SvgChart.svg(new SvgChart.Spec("parameters N", "final validation loss (nats/token)", true, false, true,
             series)) + "\n";
+    }
+
+    /** The observed losses' range widened by 10%: fitted curves are drawn only inside it, so they do not squash the data. */
+    private static double[] lossWindow(Analysis a) {
+        double lo = Double.POSITIVE_INFINITY;
+        double hi = 0;
+        for (SweepTrainer.RunResult r : a.ok()) {
+            lo = Math.min(lo, r.valLoss());
+            hi = Math.max(hi, r.valLoss());
+        }
+        return new double[] {lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo)};
+    }
+
+    private static void addIn(List<SvgChart.Point> pts, double x, double y, double[] window) {
+        if (y >= window[0] && y <= window[1]) {
+            pts.add(new SvgChart.Point(x, y));
+        }
     }
 
     static List<Double> logRange(double lo, double hi, int points) {
