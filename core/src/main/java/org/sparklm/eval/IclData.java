@@ -30,7 +30,8 @@ import org.sparklm.io.Json;
  * unpredictable (chance among the values); every later one can be copied from the context: an induction head's job
  * ({@code [A][B] ... [A] -> [B]}, Olsson et al. 2022).
  *
- * <p>The task is one more random mapping, never seen in pretraining: {@code task.jsonl} asks each of its keys
+ * <p>The task is one more random mapping (each of its key-value pairs occurs in pretraining as often as any other
+ * pair, so nothing but the demonstrations tells its values): {@code task.jsonl} asks each of its keys
  * {@code --task-repeats} times (multiple choice: context the key, choices every value, gold its value), and
  * {@code fewshot.jsonl} holds the mapping's statements, one per key. With {@code k} demonstrations drawn from the
  * few-shot file, the asked key was demonstrated with probability {@code k / task-keys}, so accuracy is chance

@@ -43,6 +43,20 @@ final class ScoreCommands {
     private ScoreCommands() {
     }
 
+    /**
+     * Loads a clm checkpoint; one that cannot be read (a damaged model or tokenizer file) is bad input, like one that
+     * does not exist.
+     */
+    private static PretrainedModel load(Configuration conf, String dir, String command) {
+        try {
+            return PretrainedModel.load(conf, dir, command, Objective.CLM);
+        } catch (UsageException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            throw new UsageException(command + ": cannot read the checkpoint " + dir + ": " + e);
+        }
+    }
+
     /** The id every scored text and prompt is conditioned on: the EOS that separates documents in training. */
     private static int condition(PretrainedModel m, String command) {
         int eos = m.tokenizer().specialTokens().idOf(SpecialTokens.EOS);
@@ -59,7 +73,7 @@ final class ScoreCommands {
         if (c == null) {
             return 0;
         }
-        PretrainedModel m = PretrainedModel.load(new Configuration(), c.checkpoint(), "score", Objective.CLM);
+        PretrainedModel m = load(new Configuration(), c.checkpoint(), "score");
         int context = m.model().config().contextLength();
         int stride = c.strideFor(context);
         if (stride > context) {
@@ -146,7 +160,7 @@ final class ScoreCommands {
                 ? "the task has " + task.size() + " examples (the evaluated one is never a demonstration)"
                 : c.fewshotFile() + " has " + pool.size() + " examples"));
         }
-        PretrainedModel m = PretrainedModel.load(conf, c.checkpoint(), cmd, Objective.CLM);
+        PretrainedModel m = load(conf, c.checkpoint(), cmd);
         AtomicOutput output = c.output() == null ? null : AtomicOutput.begin(conf, c.output(), c.overwrite());
         try {
             LmScorer scorer = new LmScorer(m.model(), c.batchSize());

@@ -246,6 +246,26 @@ class ScoreCommandsTest {
         Files.writeString(notCheckpoint.resolve("model.zip"), "garbage");
         assertOneErrorLine(run("", "evaluate-fewshot", "--checkpoint", notCheckpoint.toString(), "--task",
             good.toString(), "--output", out.toString(), "--shots", "0"), "evaluate-fewshot", "neither a checkpoint");
+        // a checkpoint whose model file is damaged (named directly, so that no integrity check skips it)
+        Path damaged = tmp.resolve("damaged");
+        try (var files = Files.walk(clm)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                Path to = damaged.resolve(clm.relativize(f).toString());
+                if (Files.isDirectory(f)) {
+                    Files.createDirectories(to);
+                } else {
+                    Files.copy(f, to);
+                }
+            }
+        }
+        Path step;
+        try (var s = Files.list(damaged.resolve("checkpoints"))) {
+            step = s.filter(Files::isDirectory).findFirst().orElseThrow();
+        }
+        Files.writeString(step.resolve("model.zip"), "not a zip");
+        assertOneErrorLine(run("", "evaluate-fewshot", "--checkpoint", step.toString(), "--task", good.toString(),
+            "--output", out.toString(), "--shots", "0"), "evaluate-fewshot", "cannot read the checkpoint");
+        assertOneErrorLine(run("x\n", "score", "--checkpoint", step.toString()), "score", "cannot read");
         assertOneErrorLine(run("", "evaluate-fewshot", "--checkpoint", mlm.toString(), "--task", good.toString(),
             "--output", out.toString(), "--shots", "0,1"), "evaluate-fewshot", "clm");
         assertFalse(Files.exists(out), "nothing written");
