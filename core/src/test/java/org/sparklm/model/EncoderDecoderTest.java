@@ -317,13 +317,21 @@ class EncoderDecoderTest {
     }
 
     @Test
-    void namedConfigsAndKeys() {
+    void namedConfigsAndKeys() throws Exception {
         TransformerConfig t = TransformerConfig.load("t5-tiny", Map.of("vocab_size", "8000"));
         assertTrue(t.isEncoderDecoder() && t.tiedEmbeddings());
         assertEquals(64, t.encoderContext());
         assertEquals(32, t.decoderContext());
         assertEquals(4, t.layers());
         assertEquals(t, TransformerConfig.fromJson(t.toJson()));
+        // inside other records (a run's "model") Jackson writes the file keys; a decoder-only model the eight
+        var node = org.sparklm.io.Json.MAPPER.valueToTree(t);
+        assertTrue(node.has("encoder_context_length") && node.has("tied_embeddings") && !node.has("encoder_decoder"),
+            node.toString());
+        assertEquals(t, org.sparklm.io.Json.MAPPER.treeToValue(node, TransformerConfig.class));
+        TransformerConfig gpt = TransformerConfig.load("tiny", Map.of("vocab_size", "100"));
+        assertEquals(TransformerConfig.KEYS.subList(0, 8), iterableToList(
+            org.sparklm.io.Json.MAPPER.valueToTree(gpt).fieldNames()));
         ComputationGraph net = TransformerLm.create(t.withVocabSize(500), OptimizerConfig.defaults(10), 1);
         assertEquals(t.withVocabSize(500).parameterCount(), net.numParams());
         TransformerConfig u = config(50, 16, 2, 1, 2, 8, 6, false);
@@ -341,5 +349,11 @@ class EncoderDecoderTest {
                 + "encoder_layers = 1\ndecoder_layers = 1\nencoder_context_length = 4\n"
                 + "decoder_context_length = 4\ndropout = 0.1", "y.conf", Map.of()));
         assertTrue(e.getMessage().contains("y.conf") && e.getMessage().contains("dropout"), e.getMessage());
+    }
+
+    private static List<String> iterableToList(java.util.Iterator<String> it) {
+        List<String> out = new ArrayList<>();
+        it.forEachRemaining(out::add);
+        return out;
     }
 }
