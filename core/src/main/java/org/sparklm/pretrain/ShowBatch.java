@@ -145,15 +145,20 @@ public final class ShowBatch {
         Map<String, String> set = new LinkedHashMap<>(c.modelSet());
         set.put("vocab_size", Integer.toString(manifest.vocabSize()));
         int context;
+        TransformerConfig model;
         try {
-            context = TransformerConfig.load(c.model(), set).contextLength();
+            model = TransformerConfig.load(c.model(), set);
+            context = model.contextLength();
         } catch (IllegalArgumentException e) {
             throw new UsageException("show-batch: --model: " + e.getMessage());
         }
         Seq2SeqSpec spec = null;
         if (c.objective().isSeq2Seq()) {
-            int te = c.encoderContext() > 0 ? c.encoderContext() : context;
-            int td = c.decoderContext() > 0 ? c.decoderContext() : context;
+            // an encoder-decoder config has its own contexts (as pretrain uses them); a decoder-only one its context
+            int te = c.encoderContext() > 0 ? c.encoderContext()
+                : model.isEncoderDecoder() ? model.encoderContext() : context;
+            int td = c.decoderContext() > 0 ? c.decoderContext()
+                : model.isEncoderDecoder() ? model.decoderContext() : context;
             spec = Seq2SeqSpec.of(c.objective(), specials, te, td, c.noiseDensity(), c.meanSpanLength(),
                 c.prefixMin(), c.prefixMax());
         }
