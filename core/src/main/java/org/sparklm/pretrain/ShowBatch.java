@@ -58,10 +58,12 @@ public final class ShowBatch {
         String model,
         @Opt(metavar = "KEY=VALUE,...", help = "override model config keys, e.g. context_length=64")
         Map<String, String> modelSet,
-        @Opt(metavar = "N", help = "span, prefix-lm: the encoder's context (0: the model's context_length)", min = 0,
+        @Opt(metavar = "N", help = "span, prefix-lm: the encoder's context (0: the model's: an"
+            + " encoder-decoder's encoder_context_length, else context_length)", min = 0,
             max = 1 << 24)
         int encoderContext,
-        @Opt(metavar = "N", help = "span, prefix-lm: the decoder's context (0: the model's context_length)", min = 0,
+        @Opt(metavar = "N", help = "span, prefix-lm: the decoder's context (0: the model's: an"
+            + " encoder-decoder's decoder_context_length, else context_length)", min = 0,
             max = 1 << 24)
         int decoderContext,
         @Opt(metavar = "D", help = "span: fraction of each window's tokens dropped into spans", min = 1e-6,
