@@ -175,8 +175,8 @@ public final class Seq2SeqModel {
     }
 
     /**
-     * Fills each sentinel ({@code <extra_id_0>}, ...) of a text: the encoder reads the text's ids and EOS (as span
-     * corruption builds its inputs), the decoder produces "sentinel, span, sentinel, span, ..., EOS"; the span of
+     * Fills each sentinel ({@code <extra_id_0>}, ...) of a text: the encoder reads the text's ids (without a
+     * whitespace-only token right before a sentinel) and EOS (as span corruption builds its inputs), the decoder produces "sentinel, span, sentinel, span, ..., EOS"; the span of
      * each input sentinel is the output between it and the next sentinel (or EOS, or the end); a sentinel the output
      * lacks gets an empty span. The completed text puts each span in place of its sentinel.
      *
@@ -185,7 +185,7 @@ public final class Seq2SeqModel {
     public SpanFill fillSpans(Tokenizer tokenizer, String text, int maxNewTokens, int beams) {
         SpecialTokens sp = tokenizer.specialTokens();
         int eos = sp.idOf(SpecialTokens.EOS);
-        int[] ids = tokenizer.encode(text, true);
+        int[] ids = withoutSpaceBeforeSentinels(tokenizer, tokenizer.encode(text, true));
         List<Integer> inputSentinels = new ArrayList<>();
         for (int id : ids) {
             if (isSentinel(sp, id)) {
@@ -226,6 +226,25 @@ public final class Seq2SeqModel {
         }
         String completed = tokenizer.decode(filled.stream().mapToInt(Integer::intValue).toArray(), true);
         return new SpanFill(names, spans, completed, out);
+    }
+
+    /**
+     * Drops a whitespace-only token right before a sentinel: in "said <extra_id_0> election" the space before the
+     * sentinel encodes as a token of its own, while in training the space belongs to the dropped span (" the"), so
+     * the input the model saw was "said", sentinel, " election".
+     */
+    private static int[] withoutSpaceBeforeSentinels(Tokenizer tokenizer, int[] ids) {
+        SpecialTokens sp = tokenizer.specialTokens();
+        List<Integer> out = new ArrayList<>();
+        for (int i = 0; i < ids.length; i++) {
+            boolean beforeSentinel = i + 1 < ids.length && isSentinel(sp, ids[i + 1]);
+            if (beforeSentinel && !isSentinel(sp, ids[i]) && tokenizer.decode(new int[] {ids[i]}, true).isBlank()
+                && !tokenizer.decode(new int[] {ids[i]}, true).isEmpty()) {
+                continue;
+            }
+            out.add(ids[i]);
+        }
+        return out.stream().mapToInt(Integer::intValue).toArray();
     }
 
     private static boolean isSentinel(SpecialTokens sp, int id) {

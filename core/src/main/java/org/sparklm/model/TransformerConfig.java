@@ -1,5 +1,7 @@
 package org.sparklm.model;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonValue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -307,6 +309,20 @@ public record TransformerConfig(int vocabSize, int layers, int dModel, int heads
 
     /** The config as JSON with the file keys ({@link #KEYS}); {@link #fromJson} reads it back. */
     public String toJson() {
+        try {
+            return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(toJsonNode()) + "\n";
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * The config as a JSON object with the file keys: also how Jackson writes it inside other records (a run's
+     * {@code model}), so a decoder-only model has exactly the eight keys of earlier versions and an encoder-decoder
+     * adds its own.
+     */
+    @JsonValue
+    public ObjectNode toJsonNode() {
         ObjectNode o = JSON.createObjectNode();
         o.put("vocab_size", vocabSize);
         o.put("layers", layers);
@@ -326,11 +342,13 @@ public record TransformerConfig(int vocabSize, int layers, int dModel, int heads
             o.put("relative_buckets", relativeBuckets);
             o.put("relative_max_distance", relativeMaxDistance);
         }
-        try {
-            return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n";
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return o;
+    }
+
+    /** Reads {@link #toJsonNode()}'s object (Jackson's way in, for records holding a config). */
+    @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
+    public static TransformerConfig fromJsonNode(JsonNode n) {
+        return fromJson(n.toString());
     }
 
     /** Reads {@link #toJson()}'s output; unknown keys and bad values are errors. */

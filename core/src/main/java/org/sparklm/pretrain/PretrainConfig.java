@@ -25,7 +25,8 @@ public record PretrainConfig(
     @Opt(metavar = "DIR", help = "the run directory: checkpoints/ (the last one is the final model), metrics.jsonl,"
         + " report.html", required = true)
     String output,
-    @Opt(metavar = "NAME|FILE", help = "model config: tiny, small, or a config file (key = value lines)")
+    @Opt(metavar = "NAME|FILE", help = "model config: tiny, small (decoder-only), t5-tiny, t5-small"
+        + " (encoder-decoder), or a config file (key = value lines)")
     String model,
     @Opt(metavar = "KEY=VALUE,...", help = "override model config keys, e.g. layers=4,dropout=0.1")
     Map<String, String> modelSet,

@@ -58,12 +58,12 @@ public final class ShowBatch {
         String model,
         @Opt(metavar = "KEY=VALUE,...", help = "override model config keys, e.g. context_length=64")
         Map<String, String> modelSet,
-        @Opt(metavar = "N", help = "span, prefix-lm: the encoder's context (0: the model's, encoder_context_length"
-            + " of an encoder-decoder, else context_length)", min = 0,
+        @Opt(metavar = "N", help = "span, prefix-lm: the encoder's context (0: the model's: an"
+            + " encoder-decoder's encoder_context_length, else context_length)", min = 0,
             max = 1 << 24)
         int encoderContext,
-        @Opt(metavar = "N", help = "span, prefix-lm: the decoder's context (0: the model's, decoder_context_length"
-            + " of an encoder-decoder, else context_length)", min = 0,
+        @Opt(metavar = "N", help = "span, prefix-lm: the decoder's context (0: the model's: an"
+            + " encoder-decoder's decoder_context_length, else context_length)", min = 0,
             max = 1 << 24)
         int decoderContext,
         @Opt(metavar = "D", help = "span: fraction of each window's tokens dropped into spans", min = 1e-6,
@@ -146,16 +146,17 @@ public final class ShowBatch {
         }
         Map<String, String> set = new LinkedHashMap<>(c.modelSet());
         set.put("vocab_size", Integer.toString(manifest.vocabSize()));
+        int context;
         TransformerConfig model;
         try {
             model = TransformerConfig.load(c.model(), set);
+            context = model.contextLength();
         } catch (IllegalArgumentException e) {
             throw new UsageException("show-batch: --model: " + e.getMessage());
         }
-        int context = model.contextLength();
         Seq2SeqSpec spec = null;
         if (c.objective().isSeq2Seq()) {
-            // an encoder-decoder config's contexts (as pretrain), else the context length for both
+            // an encoder-decoder config has its own contexts (as pretrain uses them); a decoder-only one its context
             int te = c.encoderContext() > 0 ? c.encoderContext()
                 : model.isEncoderDecoder() ? model.encoderContext() : context;
             int td = c.decoderContext() > 0 ? c.decoderContext()

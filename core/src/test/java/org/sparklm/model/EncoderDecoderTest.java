@@ -37,7 +37,7 @@ class EncoderDecoderTest {
     private static final double EPS = 1e-6;
     private static final double MAX_RELATIVE = 1e-5;
     private static final double MIN_ABSOLUTE = 1e-8;
-    private static final int PER_ARRAY = 6;
+    private static final int PER_ARRAY = 4;
 
     private static int[] savedThreads;
 
@@ -147,7 +147,7 @@ class EncoderDecoderTest {
                     checked++;
                 }
             }
-            assertTrue(checked > 200, "checked " + checked);
+            assertTrue(checked > 100, "checked " + checked);
             assertTrue(nonZero > checked / 2, "most checked gradients are non-zero: " + nonZero + " of " + checked);
             return failures;
         } finally {
@@ -276,13 +276,14 @@ class EncoderDecoderTest {
     // ---------------------------------------------------------------- training, checkpoints
 
     @Test
-    void tinyModelMemorisesABatch() {
-        TransformerConfig c = config(40, 32, 2, 2, 2, 12, 8, true);
-        OptimizerConfig opt = new OptimizerConfig(1e-2, 1e-3, 10, 80, 0.01, 1.0, 0.9, 0.95, 1e-8);
+    void t5TinyMemorisesABatch() {
+        // the t5-tiny config (its vocabulary an override), on inputs and targets shorter than its contexts
+        TransformerConfig c = TransformerConfig.load("t5-tiny", Map.of("vocab_size", "40"));
+        OptimizerConfig opt = new OptimizerConfig(1e-2, 1e-3, 10, 50, 0.01, 1.0, 0.9, 0.95, 1e-8);
         ComputationGraph net = TransformerLm.create(c, opt, 3);
         MultiDataSet ds = randomBatch(4, 12, 8, 40, 5, true, DataType.FLOAT);
         double first = Double.NaN;
-        for (int i = 0; i < 80; i++) {
+        for (int i = 0; i < 50; i++) {
             net.fit(ds);
             if (i == 0) {
                 first = TransformerLm.lastLoss(net);
@@ -290,7 +291,7 @@ class EncoderDecoderTest {
         }
         double last = TransformerLm.lastLoss(net);
         assertTrue(Math.abs(first - Math.log(40)) < 0.5, "starts near ln(vocab) = 3.69: " + first);
-        assertTrue(last < 0.05, "loss after 80 steps: " + last);
+        assertTrue(last < 0.05, "loss after 50 steps: " + last);
     }
 
     @Test
@@ -317,13 +318,21 @@ class EncoderDecoderTest {
     }
 
     @Test
-    void namedConfigsAndKeys() {
+    void namedConfigsAndKeys() throws Exception {
         TransformerConfig t = TransformerConfig.load("t5-tiny", Map.of("vocab_size", "8000"));
         assertTrue(t.isEncoderDecoder() && t.tiedEmbeddings());
         assertEquals(64, t.encoderContext());
         assertEquals(32, t.decoderContext());
         assertEquals(4, t.layers());
         assertEquals(t, TransformerConfig.fromJson(t.toJson()));
+        // inside other records (a run's "model") Jackson writes the file keys; a decoder-only model the eight
+        var node = org.sparklm.io.Json.MAPPER.valueToTree(t);
+        assertTrue(node.has("encoder_context_length") && node.has("tied_embeddings") && !node.has("encoder_decoder"),
+            node.toString());
+        assertEquals(t, org.sparklm.io.Json.MAPPER.treeToValue(node, TransformerConfig.class));
+        TransformerConfig gpt = TransformerConfig.load("tiny", Map.of("vocab_size", "100"));
+        assertEquals(TransformerConfig.KEYS.subList(0, 8), iterableToList(
+            org.sparklm.io.Json.MAPPER.valueToTree(gpt).fieldNames()));
         ComputationGraph net = TransformerLm.create(t.withVocabSize(500), OptimizerConfig.defaults(10), 1);
         assertEquals(t.withVocabSize(500).parameterCount(), net.numParams());
         TransformerConfig u = config(50, 16, 2, 1, 2, 8, 6, false);
@@ -341,5 +350,11 @@ class EncoderDecoderTest {
                 + "encoder_layers = 1\ndecoder_layers = 1\nencoder_context_length = 4\n"
                 + "decoder_context_length = 4\ndropout = 0.1", "y.conf", Map.of()));
         assertTrue(e.getMessage().contains("y.conf") && e.getMessage().contains("dropout"), e.getMessage());
+    }
+
+    private static List<String> iterableToList(java.util.Iterator<String> it) {
+        List<String> out = new ArrayList<>();
+        it.forEachRemaining(out::add);
+        return out;
     }
 }

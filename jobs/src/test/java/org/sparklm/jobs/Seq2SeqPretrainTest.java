@@ -212,6 +212,20 @@ class Seq2SeqPretrainTest extends SparkTestBase {
     }
 
     @Test
+    void showBatchUsesTheEncoderDecoderContexts() throws IOException {
+        // prefix-lm windows are min(Te, Td) = 12 tokens of MICRO (not its encoder context of 24)
+        org.sparklm.pretrain.ShowBatch.Config c = org.sparklm.pretrain.ShowBatch.commandLine().parse(new String[] {
+            "--data", shards.toString(), "--objective", "prefix-lm", "--model", "t5-tiny", "--model-set",
+            modelSet(MICRO), "--count", "3"});
+        List<String> lines = org.sparklm.pretrain.ShowBatch.lines(new Configuration(), c);
+        assertEquals(3, lines.size());
+        for (String l : lines) {
+            var j = new com.fasterxml.jackson.databind.ObjectMapper().readTree(l);
+            assertEquals(12, j.path("prefix_tokens").asInt() + j.path("target_ids").size() - 1, l);
+        }
+    }
+
+    @Test
     void objectiveAndArchitectureMustMatch() {
         Path out = tmp.resolve("mismatch");
         UsageException e = assertThrows(UsageException.class, () -> PretrainJob.run(sc, run(out, "span", "tiny",

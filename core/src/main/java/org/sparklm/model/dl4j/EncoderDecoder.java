@@ -32,7 +32,8 @@ import org.nd4j.linalg.api.buffer.DataType;
  * cross-attention {@code wq [d, d] wkv [d, 2d] wco [d, d] lncg lncb bq bkv bco}; the final LayerNorms
  * {@code elnfg elnfb dlnfg dlnfb}; the relative tables {@code erel drel [buckets, heads]}; the output projection
  * {@code head [d, V]} when untied. Initialisation as GPT-2's (normal 0.02, the residual projections 0.02 /
- * sqrt(2 layers of the stack)), relative tables normal 0.02; matrices decayed, the rest not.
+ * sqrt(residual branches of the stack: 2 per encoder block, 3 per decoder block)), relative tables normal 0.02;
+ * matrices decayed, the rest not.
  */
 public final class EncoderDecoder extends TransformerLayerConf {
 

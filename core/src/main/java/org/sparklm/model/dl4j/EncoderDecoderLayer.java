@@ -65,9 +65,7 @@ final class EncoderDecoderLayer extends OutputLayerImpl<EncoderDecoder> {
         }
 
         INDArray zeros(long... shape) {
-            INDArray z = create(mgr, type, shape);
-            z.assign(0);
-            return z;
+            return EncoderDecoderLayer.this.zeros(mgr, type, shape);      // zero-filled allocation, no op
         }
 
         Function<long[], INDArray> temp() {
@@ -537,7 +535,7 @@ final class EncoderDecoderLayer extends OutputLayerImpl<EncoderDecoder> {
         int[] ids = labelIds(in, sel.rows());
         INDArray gEmbed = grad(EncoderDecoder.EMBED);
         gEmbed.assign(0);
-        INDArray dDecOut = p.zeros(nd, d);
+        INDArray dDecOut = ids.length == nd ? null : p.zeros(nd, d);
         if (ids.length == 0) {
             loss = 0;
             if (!c.getTied()) {
