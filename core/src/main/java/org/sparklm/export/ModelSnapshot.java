@@ -36,10 +36,6 @@ public record ModelSnapshot(TransformerConfig config, Objective objective, Compu
      */
     public static ModelSnapshot fromCheckpoint(Configuration conf, String dir, String command) throws IOException {
         PretrainedModel m = PretrainedModel.load(conf, dir, command, null);
-        if (m.model().config().isEncoderDecoder()) {
-            throw new org.sparklm.UsageException(command + ": encoder-decoder (T5) checkpoints cannot be exported"
-                + " (not implemented)");
-        }
         Checkpoint cp = m.checkpoint();
         byte[] tokenizer;
         try (InputStream in = cp.open(PretrainedModel.TOKENIZER_BLOB)) {

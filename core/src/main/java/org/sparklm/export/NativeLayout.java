@@ -23,7 +23,8 @@ import org.sparklm.train.Objective;
  * order, shaped as the parameter ({@code [rows, cols]}; a {@code [1, n]} vector as {@code [n]}). The names come from
  * the layers themselves: a {@link TransformerLayerConf} lists its {@link ParamSpec}s, any other DL4J layer its
  * parameter table, so a layer added to a network is exported without changes here. {@code config.json} holds the
- * {@code architecture} (today {@value #TRANSFORMER_LM}), the objective and our {@link TransformerConfig}.
+ * {@code architecture} ({@value #TRANSFORMER_LM} for the decoder-only and encoder-only models, {@value #ENCODER_DECODER}
+ * for the encoder-decoders), the objective and our {@link TransformerConfig}.
  */
 public final class NativeLayout implements ModelLayout {
 
@@ -33,6 +34,8 @@ public final class NativeLayout implements ModelLayout {
     public static final int FORMAT_VERSION = 1;
     /** The architecture of {@code TransformerLm}: embedding, blocks, LM head. */
     public static final String TRANSFORMER_LM = "transformer-lm";
+    /** The encoder-decoder (T5-style) architecture: one layer holding both stacks, behind its input vertex. */
+    public static final String ENCODER_DECODER = "encoder-decoder";
 
     @Override
     public String key() {
@@ -44,7 +47,7 @@ public final class NativeLayout implements ModelLayout {
         ObjectNode c = Json.object();
         c.put("format", FORMAT);
         c.put("format_version", FORMAT_VERSION);
-        c.put("architecture", TRANSFORMER_LM);
+        c.put("architecture", m.config().isEncoderDecoder() ? ENCODER_DECODER : TRANSFORMER_LM);
         c.put("objective", m.objective().key());
         try {
             c.set("model", Json.MAPPER.readTree(m.config().toJson()));
@@ -101,9 +104,9 @@ public final class NativeLayout implements ModelLayout {
                 + " is not one this version reads (1 to " + FORMAT_VERSION + ")");
         }
         String architecture = c.path("architecture").asText("");
-        if (!architecture.equals(TRANSFORMER_LM)) {
+        if (!architecture.equals(TRANSFORMER_LM) && !architecture.equals(ENCODER_DECODER)) {
             throw new UsageException("config.json: unknown architecture '" + architecture + "' (known: "
-                + TRANSFORMER_LM + ")");
+                + TRANSFORMER_LM + ", " + ENCODER_DECODER + ")");
         }
         Objective objective;
         TransformerConfig model;
@@ -116,7 +119,15 @@ public final class NativeLayout implements ModelLayout {
         } catch (IllegalArgumentException e) {
             throw new UsageException("config.json: " + e.getMessage());
         }
-        if (model.attention() != AttentionMode.of(objective)) {
+        if (architecture.equals(ENCODER_DECODER) != model.isEncoderDecoder()) {
+            throw new UsageException("config.json: architecture '" + architecture + "' but model.architecture is "
+                + (model.isEncoderDecoder() ? "an encoder-decoder" : "decoder-only"));
+        }
+        if (objective.isSeq2Seq() != model.isEncoderDecoder()) {
+            throw new UsageException("config.json: a " + objective.key() + " model cannot be "
+                + (model.isEncoderDecoder() ? "an encoder-decoder" : "decoder-only"));
+        }
+        if (!model.isEncoderDecoder() && model.attention() != AttentionMode.of(objective)) {
             throw new UsageException("config.json: a " + objective.key() + " model needs "
                 + AttentionMode.of(objective).key() + " attention, model.attention is " + model.attention().key());
         }

@@ -81,9 +81,20 @@ final class ExportFixtures {
             3e-4, 4, 0.1, 1.0, 0.9, 0.95, 1e-8, null, null, null, 7, "local[2]");
     }
 
+    /** A small encoder-decoder (t5-tiny's shape, narrower): 2 + 1 blocks, d 16, contexts 12 and 8, 8 buckets. */
+    static TransformerConfig encoderDecoderConfig() {
+        return TransformerConfig.load("t5-tiny", Map.of("vocab_size", Integer.toString(VOCAB), "encoder_layers", "2",
+            "decoder_layers", "1", "d_model", "16", "heads", "2", "d_ff", "40", "encoder_context_length", "12",
+            "decoder_context_length", "8", "relative_buckets", "8", "relative_max_distance", "16"));
+    }
+
     /** Writes a run directory {@code dir} with one checkpoint at {@link #STEP}; returns the checkpoint directory. */
     static Path checkpoint(Path dir, Objective objective, long seed) throws IOException {
-        TransformerConfig c = config(objective);
+        return checkpoint(dir, objective.isSeq2Seq() ? encoderDecoderConfig() : config(objective), objective, seed);
+    }
+
+    /** As {@link #checkpoint(Path, Objective, long)}, of the given model config. */
+    static Path checkpoint(Path dir, TransformerConfig c, Objective objective, long seed) throws IOException {
         BpeModel tok = tokenizer();
         byte[] tokBytes = tokenizerJson(tok);
         PretrainRun run = run(c, objective, Sha256.of(tokBytes));

@@ -32,6 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.sparklm.checkpoint.Checkpoint;
 import org.sparklm.UsageException;
+import org.sparklm.model.Seq2SeqModel;
 import org.sparklm.pretrain.PretrainedModel;
 import org.sparklm.tokenizer.bpe.TokenizerFiles;
 import org.sparklm.train.Objective;
@@ -84,7 +85,20 @@ class ExportImportTest {
             b.model().network().getConfiguration().getIterationCount());
         assertEquals(a.model().network().getConfiguration().getEpochCount(),
             b.model().network().getConfiguration().getEpochCount());
-        for (int[] s : ExportFixtures.sequences(a.model().config().contextLength(), 11)) {
+        if (a.model().config().isEncoderDecoder()) {
+            Seq2SeqModel sa = new Seq2SeqModel(a.model(), 0);
+            Seq2SeqModel sb = new Seq2SeqModel(b.model(), 0);
+            List<int[]> prefixes = List.of(new int[0], new int[] {5, 9, 2}, new int[] {7, 7, 7, 7, 7, 7, 7});
+            for (int[] s : ExportFixtures.sequences(a.model().config().encoderContext(), 11)) {
+                float[][] pa = sa.next(s, prefixes);
+                float[][] pb = sb.next(s, prefixes);
+                for (int t = 0; t < prefixes.size(); t++) {
+                    assertArrayEquals(pa[t], pb[t], "prefix " + t + " after an input of " + s.length);
+                }
+            }
+        }
+        for (int[] s : a.model().config().isEncoderDecoder() ? List.<int[]>of()
+            : ExportFixtures.sequences(a.model().config().contextLength(), 11)) {
             float[][] pa = a.model().probabilities(s);
             float[][] pb = b.model().probabilities(s);
             for (int t = 0; t < s.length; t++) {
@@ -112,6 +126,26 @@ class ExportImportTest {
     void nativeRoundTripGivesIdenticalOutputsForBothObjectives() throws IOException {
         assertSameModel(clm, importTo(export(clm, "native")));
         assertSameModel(mlm, importTo(export(mlm, "native")));
+    }
+
+    @Test
+    void nativeRoundTripOfAnEncoderDecoderGivesIdenticalOutputs() throws IOException {
+        Path span = ExportFixtures.checkpoint(fresh("run-span"), Objective.SPAN, 5);
+        Path exported = export(span, "native");
+        JsonNode config = JSON.readTree(exported.resolve("config.json").toFile());
+        assertEquals(NativeLayout.ENCODER_DECODER, config.path("architecture").asText());
+        assertEquals("span", config.path("objective").asText());
+        assertSameModel(span, importTo(exported));
+        // the GPT-2 layout has no encoder-decoder: refused, nothing written
+        Path hf = fresh("export-hf-span");
+        ModelSnapshot m = ModelSnapshot.fromCheckpoint(CONF, span.toString(), "export");
+        assertThrows(UsageException.class, () -> ModelExport.export(CONF, m, ModelLayouts.byKey("hf").orElseThrow(),
+            hf.toString(), false));
+        assertFalse(Files.exists(hf));
+        // an architecture that disagrees with the model config is one usage line
+        editConfig(exported, c -> c.put("architecture", NativeLayout.TRANSFORMER_LM));
+        UsageException e = assertThrows(UsageException.class, () -> ModelImport.read(CONF, exported.toString()));
+        assertTrue(e.getMessage().contains("architecture"), e.getMessage());
     }
 
     // ------------------------------------------------------------------------------------ the files, read raw
