@@ -7,7 +7,8 @@ import org.sparklm.config.Opt;
 
 /** The options of {@code evaluate-fewshot}. */
 public record FewShotConfig(
-    @Opt(metavar = "DIR", help = "a clm checkpoint directory, or a run directory (its newest intact checkpoint)",
+    @Opt(metavar = "DIR", help = "a clm or prefix-lm checkpoint directory, or a run directory (its newest intact"
+        + " checkpoint)",
         required = true)
     String checkpoint,
     @Opt(metavar = "FILE", help = "the task: JSON lines {\"context\", \"choices\", \"gold\"} (multiple choice) or"
@@ -38,8 +39,8 @@ public record FewShotConfig(
 
     public static CommandLine<FewShotConfig> commandLine() {
         return CommandLine.of(FewShotConfig.class, DEFAULTS, "evaluate-fewshot",
-            "Few-shot evaluation of a causal (clm) checkpoint with lm-evaluation-harness's conventions: multiple"
-                + " choice (acc, acc_norm) or generation (greedy until a newline, exact match), for each number of"
+            "Few-shot evaluation of a causal (clm) or prefix-LM encoder-decoder checkpoint with"
+                + " lm-evaluation-harness's conventions (prefix-lm: the encoder reads the prompt): multiple choice (acc, acc_norm) or generation (greedy until a newline, exact match), for each number of"
                 + " demonstrations; prints one JSON line per number of shots. Runs in a plain JVM.");
     }
 

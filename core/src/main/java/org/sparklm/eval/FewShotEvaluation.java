@@ -39,7 +39,7 @@ public final class FewShotEvaluation {
     public static final String MULTIPLE_CHOICE = "multiple_choice";
     public static final String GENERATION = "generation";
 
-    private final LmScorer scorer;
+    private final Scorer scorer;
     private final Tokenizer tokenizer;
     private final int condition;
     private final List<TaskExample> task;
@@ -53,7 +53,7 @@ public final class FewShotEvaluation {
      * @param maxNewTokens generation: the most ids generated
      * @param progress     receives a progress line every {@code progressSeconds}
      */
-    public FewShotEvaluation(LmScorer scorer, Tokenizer tokenizer, int condition, List<TaskExample> task,
+    public FewShotEvaluation(Scorer scorer, Tokenizer tokenizer, int condition, List<TaskExample> task,
                              DemoSampler sampler, int maxNewTokens, Consumer<String> progress,
                              double progressSeconds) {
         this.scorer = scorer;
@@ -155,7 +155,7 @@ public final class FewShotEvaluation {
                 boolean fits = true;
                 for (String choice : e.choices()) {
                     Encoded x = encodePair(prompt, Prompts.continuation(choice));
-                    fits &= x.ids().length - 1 <= scorer.context();
+                    fits &= scorer.fits(x.from(), x.ids().length - x.from());
                     enc.add(x);
                 }
                 if (!fits) {
@@ -188,7 +188,7 @@ public final class FewShotEvaluation {
         TaskExample e = task.get(i);
         String prompt = Prompts.render(sampler.demonstrations(i, e, shots), e.context());
         Encoded x = encodePair(prompt, Prompts.continuation(e.target()));
-        if (x.ids().length - 1 > scorer.context()) {       // the prompt and the target must fit
+        if (!scorer.fits(x.from(), x.ids().length - x.from())) {      // the prompt and the target must fit
             c.skipped++;
             return;
         }

@@ -18,7 +18,7 @@ import org.sparklm.model.LanguageModel;
  * <p>Log-probabilities are {@code ln p} of the network's softmax output (single precision), computed in double and
  * floored at {@code ln(Float.MIN_VALUE)} so that an underflowed probability stays finite. Not thread-safe.
  */
-public final class LmScorer {
+public final class LmScorer implements Scorer {
     /** The most output values (sequences x positions x vocabulary) one forward pass may produce: 64 MB of floats. */
     static final long MAX_OUTPUT_VALUES = 16L << 20;
 
@@ -60,7 +60,12 @@ public final class LmScorer {
         return context;
     }
 
-    /** Forward passes run so far. */
+    @Override
+    public boolean fits(int promptIds, int continuationIds) {
+        return promptIds + continuationIds - 1 <= context;         // the last id is predicted, not fed
+    }
+
+    @Override
     public long forwardPasses() {
         return forwardPasses;
     }
@@ -110,6 +115,7 @@ public final class LmScorer {
     }
 
     /** The summed log-likelihood of {@code ids[from..]} given {@code ids[0..from-1]} (the whole must fit). */
+    @Override
     public List<Double> loglikelihoods(List<int[]> sequences, List<Integer> from) {
         List<Span> spans = new ArrayList<>();
         for (int i = 0; i < sequences.size(); i++) {
@@ -131,6 +137,7 @@ public final class LmScorer {
      * Greedy continuation of {@code prompt}, one id at a time (the most probable, lowest id on ties) until
      * {@code stop} says so, {@code maxNew} ids, or the context is full.
      */
+    @Override
     public int[] greedy(int[] prompt, int maxNew, java.util.function.Predicate<int[]> stop) {
         int[] seq = Arrays.copyOf(prompt, prompt.length + maxNew);
         int len = prompt.length;

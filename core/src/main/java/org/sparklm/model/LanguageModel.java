@@ -192,7 +192,8 @@ public final class LanguageModel {
         }
     }
 
-    static int argmax(float[] p) {
+    /** The index of the largest probability, the lowest on ties (greedy decoding). */
+    public static int argmax(float[] p) {
         int best = 0;
         for (int i = 1; i < p.length; i++) {
             if (p[i] > p[best]) {

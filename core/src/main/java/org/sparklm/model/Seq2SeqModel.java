@@ -97,6 +97,59 @@ public final class Seq2SeqModel {
         return probs;
     }
 
+    /**
+     * Teacher forcing of several (encoder input, target) pairs in one forward pass: {@code [pair][j]} is
+     * p(target[j] | encoder input, target[0..j-1]), the decoder fed the start id and the target shifted right.
+     * Pairs of different lengths are padded on the right and masked.
+     */
+    public float[][] targetProbabilities(List<int[]> encoders, List<int[]> targets) {
+        int b = encoders.size();
+        if (b == 0 || targets.size() != b) {
+            throw new IllegalArgumentException(b + " encoder inputs and " + targets.size() + " targets");
+        }
+        int te = 1;
+        int td = 1;
+        for (int i = 0; i < b; i++) {
+            te = Math.max(te, encoders.get(i).length);
+            td = Math.max(td, targets.get(i).length);
+            if (encoders.get(i).length == 0 || encoders.get(i).length > config.encoderContext()
+                || targets.get(i).length == 0 || targets.get(i).length > config.decoderContext()) {
+                throw new IllegalArgumentException("pair " + i + ": an encoder input of 1 to "
+                    + config.encoderContext() + " and a target of 1 to " + config.decoderContext()
+                    + " tokens needed, got " + encoders.get(i).length + " and " + targets.get(i).length);
+            }
+        }
+        float[][] enc = new float[b][te];
+        float[][] encMask = new float[b][te];
+        float[][] dec = new float[b][td];
+        float[][] decMask = new float[b][td];
+        for (int i = 0; i < b; i++) {
+            int[] e = encoders.get(i);
+            for (int j = 0; j < e.length; j++) {
+                enc[i][j] = check(e[j]);
+                encMask[i][j] = 1;
+            }
+            int[] t = targets.get(i);
+            for (int j = 0; j < t.length; j++) {
+                dec[i][j] = j == 0 ? startId : check(t[j - 1]);
+                decMask[i][j] = 1;
+            }
+        }
+        INDArray[] in = {Nd4j.createFromArray(enc), Nd4j.createFromArray(dec)};
+        INDArray[] masks = {Nd4j.createFromArray(encMask), Nd4j.createFromArray(decMask)};
+        float[] out = net.output(false, in, masks)[0].castTo(DataType.FLOAT).dup('c').data().asFloat();
+        int v = config.vocabSize();
+        float[][] probs = new float[b][];
+        for (int i = 0; i < b; i++) {
+            int[] t = targets.get(i);
+            probs[i] = new float[t.length];
+            for (int j = 0; j < t.length; j++) {
+                probs[i][j] = out[(i * td + j) * v + check(t[j])];
+            }
+        }
+        return probs;
+    }
+
     private int check(int id) {
         if (id < 0 || id >= config.vocabSize()) {
             throw new IllegalArgumentException("token id " + id + " outside the vocabulary [0, " + config.vocabSize()

@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import org.apache.hadoop.conf.Configuration;
 import org.sparklm.UsageException;
 import org.sparklm.eval.DemoSampler;
@@ -19,6 +20,8 @@ import org.sparklm.eval.FewShotConfig;
 import org.sparklm.eval.FewShotEvaluation;
 import org.sparklm.eval.FewShotReport;
 import org.sparklm.eval.LmScorer;
+import org.sparklm.eval.Scorer;
+import org.sparklm.eval.Seq2SeqScorer;
 import org.sparklm.eval.PositionLoss;
 import org.sparklm.eval.ScoreConfig;
 import org.sparklm.eval.TaskExample;
@@ -26,6 +29,7 @@ import org.sparklm.eval.TaskFile;
 import org.sparklm.eval.TextScorer;
 import org.sparklm.io.AtomicOutput;
 import org.sparklm.io.Json;
+import org.sparklm.model.Seq2SeqModel;
 import org.sparklm.pretrain.PretrainedModel;
 import org.sparklm.tokenizer.SpecialTokens;
 import org.sparklm.train.Objective;
@@ -44,12 +48,13 @@ final class ScoreCommands {
     }
 
     /**
-     * Loads a clm checkpoint; one that cannot be read (a damaged model or tokenizer file) is bad input, like one that
+     * Loads a checkpoint of one of the allowed objectives; one that cannot be read (a damaged model or tokenizer file) is bad input, like one that
      * does not exist.
      */
-    private static PretrainedModel load(Configuration conf, String dir, String command) {
+    private static PretrainedModel load(Configuration conf, String dir, String command, Set<Objective> allowed) {
         try {
-            return PretrainedModel.load(conf, dir, command, Objective.CLM);
+            return PretrainedModel.load(conf, dir, command, allowed, allowed.size() == 1
+                ? "a " + allowed.iterator().next().key() + " model" : "a clm or prefix-lm model");
         } catch (UsageException e) {
             throw e;
         } catch (IOException | RuntimeException e) {
@@ -73,7 +78,7 @@ final class ScoreCommands {
         if (c == null) {
             return 0;
         }
-        PretrainedModel m = load(new Configuration(), c.checkpoint(), "score");
+        PretrainedModel m = load(new Configuration(), c.checkpoint(), "score", Set.of(Objective.CLM));
         int context = m.model().config().contextLength();
         int stride = c.strideFor(context);
         if (stride > context) {
@@ -160,10 +165,12 @@ final class ScoreCommands {
                 ? "the task has " + task.size() + " examples (the evaluated one is never a demonstration)"
                 : c.fewshotFile() + " has " + pool.size() + " examples"));
         }
-        PretrainedModel m = load(conf, c.checkpoint(), cmd);
+        PretrainedModel m = load(conf, c.checkpoint(), cmd, Set.of(Objective.CLM, Objective.PREFIX_LM));
         AtomicOutput output = c.output() == null ? null : AtomicOutput.begin(conf, c.output(), c.overwrite());
         try {
-            LmScorer scorer = new LmScorer(m.model(), c.batchSize());
+            Scorer scorer = m.objective() == Objective.PREFIX_LM
+                ? new Seq2SeqScorer(m.model(), Seq2SeqModel.startId(m.tokenizer()), condition(m, cmd), c.batchSize())
+                : new LmScorer(m.model(), c.batchSize());
             FewShotEvaluation ev = new FewShotEvaluation(scorer, m.tokenizer(), condition(m, cmd), task, sampler,
                 c.maxNewTokens(), System.err::println, 10);
             List<FewShotEvaluation.Result> results = new ArrayList<>();

@@ -209,6 +209,21 @@ class Seq2SeqPretrainTest extends SparkTestBase {
         assertTrue(ids.length >= 1 && (ids.length == 6 || ids[ids.length - 1] == eos), java.util.Arrays.toString(ids));
         String text = m.tokenizer().decode(ids, true);
         assertEquals(("The jury said" + (text.isEmpty() || text.startsWith(" ") ? "" : " ") + text).strip(), g.strip());
+        // evaluate-fewshot takes the prefix-lm checkpoint: the encoder reads the prompt, the decoder scores choices
+        Path task = tmp.resolve("prefix-task.jsonl");
+        java.nio.file.Files.writeString(task, String.join("\n",
+            "{\"context\": \"The jury said\", \"choices\": [\"the\", \"it\"], \"gold\": 0}",
+            "{\"context\": \"The grand\", \"choices\": [\"jury\", \"of\"], \"gold\": 0}",
+            "{\"context\": \"" + "word ".repeat(40).strip() + "\", \"choices\": [\"a\", \"b\"], \"gold\": 1}")
+            + "\n");
+        String json = capture(() -> ScoreCommands.evaluateFewshot(new String[] {"--checkpoint", out.toString(),
+            "--task", task.toString(), "--shots", "0"}, System.out));
+        com.fasterxml.jackson.databind.JsonNode res = new com.fasterxml.jackson.databind.ObjectMapper()
+            .readTree(json.strip());
+        assertEquals(2, res.path("examples").asInt(), json);
+        assertEquals(1, res.path("skipped").asInt(), "40 words do not fit the encoder context: " + json);
+        double acc = res.path("acc").asDouble();
+        assertTrue(acc == 0 || acc == 0.5 || acc == 1, json);
     }
 
     @Test
