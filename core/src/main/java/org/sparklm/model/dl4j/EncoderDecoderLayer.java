@@ -391,11 +391,7 @@ final class EncoderDecoderLayer extends OutputLayerImpl<EncoderDecoder> {
 
     // ---------------------------------------------------------------- loss
 
-    /** Counted rows (label mask, else the decoder mask) and their weights normalised to sum 1. */
-    private record Selection(int[] rows, double[] weights, boolean uniform) {
-    }
-
-    private Selection selection(Batch in) {
+    private LossRows selection(Batch in) {
         int n = in.b() * in.td();
         double[] m;
         if (maskArray != null) {
@@ -407,31 +403,7 @@ final class EncoderDecoderLayer extends OutputLayerImpl<EncoderDecoder> {
         } else {
             m = in.decMask();
         }
-        int count = 0;
-        double sum = 0;
-        boolean uniform = true;
-        for (double x : m) {
-            if (x < 0) {
-                throw new IllegalArgumentException("label mask values must be >= 0, got " + x);
-            }
-            if (x != 0) {
-                if (count > 0 && x != sum / count) {
-                    uniform = false;
-                }
-                count++;
-                sum += x;
-            }
-        }
-        int[] rows = new int[count];
-        double[] w = new double[count];
-        int j = 0;
-        for (int i = 0; i < n; i++) {
-            if (m[i] != 0) {
-                rows[j] = i;
-                w[j++] = m[i] / sum;
-            }
-        }
-        return new Selection(rows, w, uniform);
+        return LossRows.of(m);
     }
 
     private int[] labelIds(Batch in, int[] rows) {
@@ -451,7 +423,7 @@ final class EncoderDecoderLayer extends OutputLayerImpl<EncoderDecoder> {
         return out;
     }
 
-    private INDArray selected(Pass p, INDArray rows, Selection sel) {
+    private INDArray selected(Pass p, INDArray rows, LossRows sel) {
         if (sel.rows().length == rows.size(0)) {
             return rows;
         }
@@ -461,7 +433,7 @@ final class EncoderDecoderLayer extends OutputLayerImpl<EncoderDecoder> {
     }
 
     /** Per counted row: the cross-entropy, without gradients. */
-    private double[] rowLosses(Pass p, Selection sel) {
+    private double[] rowLosses(Pass p, LossRows sel) {
         int[] ids = labelIds(p.in, sel.rows());
         if (ids.length == 0) {
             return new double[0];
@@ -479,7 +451,7 @@ final class EncoderDecoderLayer extends OutputLayerImpl<EncoderDecoder> {
         assertInputSet(false);
         if (!hasLoss()) {
             Pass p = new Pass(mgr, ArrayType.FF_WORKING_MEM, false, unpack());
-            Selection sel = selection(p.in);
+            LossRows sel = selection(p.in);
             double[] rl = rowLosses(p, sel);
             double total = 0;
             for (int i = 0; i < rl.length; i++) {
@@ -495,7 +467,7 @@ final class EncoderDecoderLayer extends OutputLayerImpl<EncoderDecoder> {
     public INDArray computeScoreForExamples(double fullNetRegScore, LayerWorkspaceMgr mgr) {
         assertInputSet(false);
         Pass p = new Pass(mgr, ArrayType.FF_WORKING_MEM, false, unpack());
-        Selection sel = selection(p.in);
+        LossRows sel = selection(p.in);
         double[] rl = rowLosses(p, sel);
         int b = p.in.b();
         double[] num = new double[b];
@@ -531,7 +503,7 @@ final class EncoderDecoderLayer extends OutputLayerImpl<EncoderDecoder> {
         forward(p);
 
         // ---- loss and output projection ----
-        Selection sel = selection(in);
+        LossRows sel = selection(in);
         int[] ids = labelIds(in, sel.rows());
         INDArray gEmbed = grad(EncoderDecoder.EMBED);
         gEmbed.assign(0);

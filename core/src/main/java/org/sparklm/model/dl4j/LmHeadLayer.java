@@ -61,19 +61,10 @@ public final class LmHeadLayer extends OutputLayerImpl<LmHead> {
     }
 
     /** The counted positions (label mask non-zero) and their weights normalised to sum 1. */
-    private record Selection(int[] rows, double[] weights, boolean uniform) {
-    }
-
-    private Selection selection(long n) {
+    private LossRows selection(long n) {
         INDArray mask = maskArray;
         if (mask == null) {
-            int[] rows = new int[(int) n];
-            double[] w = new double[(int) n];
-            for (int i = 0; i < n; i++) {
-                rows[i] = i;
-                w[i] = 1.0 / n;
-            }
-            return new Selection(rows, w, true);
+            return LossRows.all((int) n);
         }
         if (mask.length() != n) {
             throw new IllegalArgumentException("label mask must have batch * time = " + n + " values, got shape "
@@ -81,31 +72,7 @@ public final class LmHeadLayer extends OutputLayerImpl<LmHead> {
         }
         double[] m = Kernels.isDense(mask) ? mask.castTo(DataType.DOUBLE).reshape(n).toDoubleVector()
             : mask.dup('c').castTo(DataType.DOUBLE).reshape(n).toDoubleVector();
-        int count = 0;
-        double sum = 0;
-        boolean uniform = true;
-        for (double x : m) {
-            if (x != 0) {
-                if (x < 0) {
-                    throw new IllegalArgumentException("label mask values must be >= 0, got " + x);
-                }
-                if (count > 0 && x != sum / count) {
-                    uniform = false;
-                }
-                count++;
-                sum += x;
-            }
-        }
-        int[] rows = new int[count];
-        double[] w = new double[count];
-        int j = 0;
-        for (int i = 0; i < n; i++) {
-            if (m[i] != 0) {
-                rows[j] = i;
-                w[j++] = m[i] / sum;
-            }
-        }
-        return new Selection(rows, w, uniform);
+        return LossRows.of(m);
     }
 
     private int[] labelIds(long n, int[] rows) {
@@ -137,7 +104,7 @@ public final class LmHeadLayer extends OutputLayerImpl<LmHead> {
         return logits;
     }
 
-    private INDArray selectedRows(INDArray hf, Selection sel, LayerWorkspaceMgr mgr, ArrayType type) {
+    private INDArray selectedRows(INDArray hf, LossRows sel, LayerWorkspaceMgr mgr, ArrayType type) {
         if (sel.rows().length == hf.size(0)) {
             return hf;
         }
@@ -160,7 +127,7 @@ public final class LmHeadLayer extends OutputLayerImpl<LmHead> {
         INDArray rstd = create(mgr, work, n, 1);
         INDArray hf = normalised(mgr, work, xhat, rstd);
         long tm = OpTimer.lap(Group.LAYER_NORM, tm0);
-        Selection sel = selection(n);
+        LossRows sel = selection(n);
         int[] ids = labelIds(n, sel.rows());
         INDArray gHead = grad(LmHead.HEAD);
         INDArray dOut = create(mgr, ArrayType.ACTIVATION_GRAD, b, t, d);
@@ -214,7 +181,7 @@ public final class LmHeadLayer extends OutputLayerImpl<LmHead> {
     }
 
     /** Per-row losses and the selection, computed without gradients. */
-    private double[] rowLosses(Selection sel, LayerWorkspaceMgr mgr) {
+    private double[] rowLosses(LossRows sel, LayerWorkspaceMgr mgr) {
         ArrayType work = ArrayType.FF_WORKING_MEM;
         long n = input.size(0) * input.size(1);
         int[] ids = labelIds(n, sel.rows());
@@ -231,7 +198,7 @@ public final class LmHeadLayer extends OutputLayerImpl<LmHead> {
         assertInputSet(false);
         checkInput();
         if (!hasLoss()) {
-            Selection sel = selection(input.size(0) * input.size(1));
+            LossRows sel = selection(input.size(0) * input.size(1));
             double[] rl = rowLosses(sel, mgr);
             double total = 0;
             for (int i = 0; i < rl.length; i++) {
@@ -250,7 +217,7 @@ public final class LmHeadLayer extends OutputLayerImpl<LmHead> {
         checkInput();
         long b = input.size(0);
         long t = input.size(1);
-        Selection sel = selection(b * t);
+        LossRows sel = selection(b * t);
         double[] rl = rowLosses(sel, mgr);
         double[] num = new double[(int) b];
         double[] den = new double[(int) b];
