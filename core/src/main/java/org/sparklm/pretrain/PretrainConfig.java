@@ -79,6 +79,9 @@ public record PretrainConfig(
     double outerLr,
     @Opt(metavar = "MU", help = "nesterov: the outer momentum", min = 0, max = 0.999999)
     double outerMomentum,
+    @Opt(help = "each worker keeps its own Adam moments from round to round (DiLoCo) instead of starting every round"
+        + " from the workers' mean; only the parameters are averaged")
+    boolean keepWorkerState,
     @Opt(metavar = "R", help = "evaluate on the validation shards every R rounds (and at the end)", min = 1,
         max = Integer.MAX_VALUE)
     int evalEvery,
@@ -103,7 +106,7 @@ public record PretrainConfig(
         Objective.CLM, SpanCorruption.NOISE_DENSITY, SpanCorruption.MEAN_SPAN_LENGTH, PrefixLm.MIN_FRACTION,
         PrefixLm.MAX_FRACTION, 0, 0, 16, 8, 0, OptimizerConfig.LR, OptimizerConfig.MIN_LR, -1, OptimizerConfig.WEIGHT_DECAY,
         OptimizerConfig.GRAD_CLIP, OptimizerConfig.BETA1, OptimizerConfig.BETA2, OptimizerConfig.EPSILON,
-        OuterOptimizer.Kind.AVERAGE, 0.7, 0.9, 10, 256, 10, 3, 1234, 0, false, false);
+        OuterOptimizer.Kind.AVERAGE, 0.7, 0.9, false, 10, 256, 10, 3, 1234, 0, false, false);
 
     public PretrainConfig {
         modelSet = modelSet == null ? Map.of() : Map.copyOf(modelSet);
@@ -147,7 +150,7 @@ public record PretrainConfig(
         return new PretrainConfig(data, tokenizer, dir, model, modelSet, objective, noiseDensity, meanSpanLength,
             prefixMin, prefixMax, steps, epochs, batchSizePerWorker,
             averagingFrequency, workers, lr, minLr, warmupSteps, weightDecay, gradClip, beta1, beta2, adamEpsilon,
-            outerOptimizer, outerLr, outerMomentum, evalEvery, evalWindows, checkpointEvery, keepCheckpoints, seed,
+            outerOptimizer, outerLr, outerMomentum, keepWorkerState, evalEvery, evalWindows, checkpointEvery, keepCheckpoints, seed,
             stopAtStep, resume, overwrite);
     }
 }

@@ -56,12 +56,14 @@ public final class BenchOuterCommand {
         double outerMomentum,
         @Opt(metavar = "N", help = "validation windows of the final evaluation", min = 1, max = 1 << 24)
         int evalWindows,
+        @Opt(help = "the two-worker runs keep each worker's Adam state between rounds (pretrain --keep-worker-state)")
+        boolean keepWorkerState,
         @Opt(metavar = "S", help = "seed of every run")
         long seed,
         @Opt(metavar = "DIR", help = "where the runs are written (a temporary directory inside it, deleted)")
         String workDir) {
         static final Config DEFAULTS = new Config(null, 1_000_000, 16, "8,32,128", "tiny", java.util.Map.of(), 3e-3,
-            3e-4, 0.7, 0.9, 512, 1234, System.getProperty("java.io.tmpdir"));
+            3e-4, 0.7, 0.9, 512, false, 1234, System.getProperty("java.io.tmpdir"));
     }
 
     static CommandLine<Config> commandLine() {
@@ -118,6 +120,9 @@ public final class BenchOuterCommand {
             "--outer-lr", Double.toString(c.outerLr()), "--outer-momentum", Double.toString(c.outerMomentum()),
             "--eval-every", "1000000", "--checkpoint-every", "1000000", "--eval-windows",
             Integer.toString(c.evalWindows()), "--seed", Long.toString(c.seed())));
+        if (c.keepWorkerState() && workers > 1) {
+            a.add("--keep-worker-state");
+        }
         if (!c.modelSet().isEmpty()) {
             a.add("--model-set");
             a.add(String.join(",", c.modelSet().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
@@ -139,6 +144,7 @@ public final class BenchOuterCommand {
         o.put("batch_per_worker", batch);
         o.put("averaging_frequency", h);
         o.put("outer_optimizer", outer);
+        o.put("keep_worker_state", c.keepWorkerState() && workers > 1);
         o.put("val_loss", last.valLoss());
         if (!Double.isNaN(sync)) {
             o.put("ratio_to_sync", last.valLoss() / sync);

@@ -162,7 +162,7 @@ public final class PretrainJob {
             }
         }
         RoundTrainingMaster tm = RoundTrainingMaster.create(workers, c.batchSizePerWorker(),
-            run.averagingFrequency(), c.seed()).withOuter(outer);
+            run.averagingFrequency(), c.seed()).withOuter(outer).keepWorkerState(c.keepWorkerState());
         OptimizerConfig opt = run.optimizer();
         RoundLoop.Plan plan = new RoundLoop.Plan((int) run.rounds(), run.averagingFrequency(), run.tokensPerStep(),
             c.evalEvery(), c.checkpointEvery(), c.stopAtStep(), s -> opt.schedule().valueAt((int) s, 0));

@@ -51,6 +51,8 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
     private transient Broadcast<NetBroadcastTuple> frozenBase;
     private transient long bytesLastRound;
     private transient OuterOptimizer outer;                  // null: plain averaging (the parent's processing)
+    private transient boolean keepWorkerState;               // each worker keeps its own optimizer state
+    private transient INDArray[] workerStates;               // keepWorkerState: worker w's state after its last round
     private transient org.apache.spark.util.DoubleAccumulator computeSeconds;
     private transient org.apache.spark.util.DoubleAccumulator rebuildSeconds;
 
@@ -89,6 +91,23 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
     RoundTrainingMaster withOuter(OuterOptimizer o) {
         this.outer = o == null || o.kind() == OuterOptimizer.Kind.AVERAGE ? null : o;
         return this;
+    }
+
+    /**
+     * Each worker keeps its own optimizer state (Adam's moments) from round to round, as DiLoCo's workers do, instead
+     * of starting every round from the workers' mean; only the parameters are averaged. The driver holds the W states
+     * and sends each worker its own (one broadcast per worker, read only by that worker's task), so a round moves the
+     * same bytes as with averaged state. The driver's network holds their mean (what a checkpoint saves: a resumed
+     * run restarts every worker from it). Only for networks without frozen parameters.
+     */
+    RoundTrainingMaster keepWorkerState(boolean keep) {
+        this.keepWorkerState = keep;
+        return this;
+    }
+
+    /** Worker w's optimizer state after its last round (keepWorkerState; null before the first round). */
+    INDArray workerState(int w) {
+        return workerStates == null ? null : workerStates[w];
     }
 
     /** The outer optimizer (null: plain averaging). */
@@ -136,11 +155,31 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
         long epoch = net.getConfiguration().getEpochCount();
         computeSeconds = graph.getSparkContext().sc().doubleAccumulator("compute seconds");
         rebuildSeconds = graph.getSparkContext().sc().doubleAccumulator("rebuild seconds");
+        if (trainable == null && keepWorkerState && updater != null) {
+            if (workerStates == null) {
+                workerStates = new INDArray[numWorkers];
+                for (int w = 0; w < numWorkers; w++) {
+                    workerStates[w] = updater.dup();
+                }
+            }
+            NetBroadcastTuple tuple = new NetBroadcastTuple(net.getConfiguration(), net.params(), null);
+            Broadcast<NetBroadcastTuple> broadcast = graph.getSparkContext().broadcast(tuple);
+            java.util.List<Broadcast<INDArray>> own = new java.util.ArrayList<>(numWorkers);
+            for (int w = 0; w < numWorkers; w++) {
+                own.add(graph.getSparkContext().broadcast(workerStates[w]));
+            }
+            bytesLastRound = 2L * numWorkers * 4 * (net.params().length() + updater.length());
+            return new CountingWorker(broadcast, null, null, saveUpdater, configuration, this).ownStates(own);
+        }
         if (trainable == null) {
             NetBroadcastTuple tuple = new NetBroadcastTuple(net.getConfiguration(), net.params(), updater);
             Broadcast<NetBroadcastTuple> broadcast = graph.getSparkContext().broadcast(tuple);
             bytesLastRound = 2L * numWorkers * 4 * (net.params().length() + (updater == null ? 0 : updater.length()));
             return new CountingWorker(broadcast, null, null, saveUpdater, configuration, this);
+        }
+        if (keepWorkerState) {
+            throw new IllegalStateException("keeping each worker's optimizer state needs a network without frozen"
+                + " parameters");
         }
         if (frozenBase == null) {
             frozenBase = graph.getSparkContext().broadcast(new NetBroadcastTuple(net.getConfiguration(),
@@ -182,6 +221,7 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
         private final boolean saveUpdater;
         private final org.apache.spark.util.DoubleAccumulator compute;
         private final org.apache.spark.util.DoubleAccumulator rebuild;
+        private java.util.List<Broadcast<INDArray>> ownStates;   // non-null: worker w (partition w) reads element w
 
         CountingWorker(Broadcast<NetBroadcastTuple> broadcast, Broadcast<RoundState> round, TrainableParams trainable,
                        boolean saveUpdater, WorkerConfiguration configuration, RoundTrainingMaster master) {
@@ -193,6 +233,12 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
             this.saveUpdater = saveUpdater;
             this.compute = master.computeSeconds;
             this.rebuild = master.rebuildSeconds;
+        }
+
+        /** Each worker starts from its own optimizer state: element w for the task of partition w. */
+        CountingWorker ownStates(java.util.List<Broadcast<INDArray>> states) {
+            this.ownStates = states;
+            return this;
         }
 
         @Override
@@ -222,6 +268,11 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
                 var sent = broadcast.getValue().getGraphConfiguration();
                 net.getConfiguration().setIterationCount(sent.getIterationCount());
                 net.getConfiguration().setEpochCount(sent.getEpochCount());
+                if (ownStates != null) {
+                    INDArray own = ownStates.get(org.apache.spark.TaskContext.getPartitionId()).getValue();
+                    net.setUpdater(new ComputationGraphUpdater(net, own.unsafeDuplication()));
+                    Nd4j.getExecutioner().commit();
+                }
                 return net;
             }
             NetBroadcastTuple base = broadcast.getValue();
@@ -299,6 +350,10 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
     protected void processResults(org.deeplearning4j.spark.impl.multilayer.SparkDl4jMultiLayer network,
                                   SparkComputationGraph graph, JavaRDD<ParameterAveragingTrainingResult> results,
                                   int splitNum, int totalSplits) {
+        if (workerStates != null) {
+            processKeepingStates(graph, results);
+            return;
+        }
         if (trainable == null && outer == null) {
             super.processResults(network, graph, results, splitNum, totalSplits);   // dl4j-spark's averaging
             return;
@@ -330,6 +385,43 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
             net.getUpdater().setStateViewArray(updater.divi(n));
         }
         graph.setScore(tuple.getScoreSum() / n);
+        Nd4j.getExecutioner().commit();
+        net.getConfiguration().setIterationCount(net.getConfiguration().getIterationCount() + averagingFrequency);
+    }
+
+    /**
+     * keepWorkerState: the results in partition order (one per worker), the parameters averaged (and the outer step
+     * taken), each worker's optimizer state kept for its next round, their mean set on the driver's network.
+     */
+    private void processKeepingStates(SparkComputationGraph graph, JavaRDD<ParameterAveragingTrainingResult> results) {
+        java.util.List<ParameterAveragingTrainingResult> rs = results.collect();
+        if (rs.size() != numWorkers) {
+            throw new IllegalStateException("expected one result per worker, got " + rs.size());
+        }
+        ComputationGraph net = graph.getNetwork();
+        INDArray sum = null;
+        INDArray stateSum = null;
+        double score = 0;
+        for (int w = 0; w < numWorkers; w++) {
+            ParameterAveragingTrainingResult r = rs.get(w);
+            if (r.getParameters() == null || r.getUpdaterState() == null) {
+                throw new IllegalStateException("worker " + w + " returned no parameters or no optimizer state");
+            }
+            sum = sum == null ? r.getParameters().dup() : sum.addi(r.getParameters());
+            workerStates[w] = r.getUpdaterState().dup();
+            stateSum = stateSum == null ? workerStates[w].dup() : stateSum.addi(workerStates[w]);
+            score += r.getScore();
+        }
+        INDArray mean = sum.divi(numWorkers);
+        INDArray start = net.params().dup();
+        if (outer != null) {
+            outer.step(start, mean);
+        } else {
+            start.assign(mean);
+        }
+        net.params().assign(start);
+        net.getUpdater().setStateViewArray(stateSum.divi(numWorkers));
+        graph.setScore(score / numWorkers);
         Nd4j.getExecutioner().commit();
         net.getConfiguration().setIterationCount(net.getConfiguration().getIterationCount() + averagingFrequency);
     }

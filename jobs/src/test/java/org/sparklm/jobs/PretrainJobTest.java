@@ -358,4 +358,45 @@ class PretrainJobTest extends SparkTestBase {
         assertEquals(2L * 2 * 4 * (distributed.numParams() + distributed.getUpdater().getStateViewArray().length()),
             tm.bytesLastRound());
     }
+
+    @Test
+    void keptWorkerStatesCarryEachWorkersOwnMomentsIntoTheNextRound() throws IOException {
+        OptimizerConfig opt = new OptimizerConfig(3e-3, 3e-4, 1, 4, 0.1, 1.0, 0.9, 0.95, 1e-8);
+        ComputationGraph distributed = TransformerLm.create(micro(), opt, 9);
+        LmMinibatches d = data(2, 4);
+        RoundTrainingMaster tm = RoundTrainingMaster.create(2, 4, 2, 1).keepWorkerState(true);
+        SparkComputationGraph spark = new SparkComputationGraph(sc, distributed, tm);
+        RoundLoop.trainRound(sc, spark, tm, d::minibatches, 2, 0, 2, 1, 2);
+        RoundLoop.trainRound(sc, spark, tm, d::minibatches, 2, 2, 2, 2, 2);
+        // by hand: each worker trains locally, the parameters are averaged after each round, the moments are not
+        ComputationGraph[] local = new ComputationGraph[2];
+        INDArray mean = null;
+        for (int w = 0; w < 2; w++) {
+            local[w] = TransformerLm.create(micro(), opt, 9);
+            for (MultiDataSet b : d.minibatches(w, 0, 2)) {
+                local[w].fit(b);
+            }
+            mean = mean == null ? local[w].params().dup() : mean.addi(local[w].params());
+        }
+        mean.divi(2);
+        INDArray params = null;
+        INDArray state = null;
+        for (int w = 0; w < 2; w++) {
+            local[w].params().assign(mean);
+            for (MultiDataSet b : d.minibatches(w, 2, 2)) {
+                local[w].fit(b);
+            }
+            params = params == null ? local[w].params().dup() : params.addi(local[w].params());
+            INDArray s = local[w].getUpdater().getStateViewArray();
+            state = state == null ? s.dup() : state.addi(s);
+            assertClose(s, tm.workerState(w), 1e-5, "worker " + w + "'s own Adam state after two rounds");
+        }
+        assertTrue(local[0].getUpdater().getStateViewArray().sub(local[1].getUpdater().getStateViewArray())
+            .norm2Number().doubleValue() > 1e-6, "the two workers' states do not differ: nothing is tested");
+        assertClose(params.divi(2), spark.getNetwork().params(), 1e-5, "parameters: the mean of the workers'");
+        assertClose(state.divi(2), spark.getNetwork().getUpdater().getStateViewArray(), 1e-5,
+            "the driver's Adam state: the mean of the workers' kept states");
+        assertEquals(2L * 2 * 4 * (distributed.numParams() + distributed.getUpdater().getStateViewArray().length()),
+            tm.bytesLastRound(), "each worker is sent only its own state");
+    }
 }
