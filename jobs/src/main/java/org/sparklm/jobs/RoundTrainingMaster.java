@@ -361,13 +361,21 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
         ParameterAveragingAggregationTuple tuple = results.treeAggregate(null,
             new ParameterAveragingElementAddFunction(), new ParameterAveragingElementCombineFunction(),
             aggregationDepth);
-        ComputationGraph net = graph.getNetwork();
         INDArray sum = tuple.getParametersSum();
         if (sum == null) {
             return;
         }
         int n = tuple.getAggregationsCount();
-        INDArray mean = sum.divi(n);
+        INDArray updater = tuple.getUpdaterStateSum();
+        finishRound(graph, sum.divi(n), updater == null ? null : updater.divi(n), tuple.getScoreSum() / n);
+    }
+
+    /**
+     * The end of a round on the driver: the workers' mean parameters taken (or the outer step towards them), the mean
+     * optimizer state (if any) and score set, the iteration counter advanced by the round's steps.
+     */
+    private void finishRound(SparkComputationGraph graph, INDArray mean, INDArray updaterMean, double score) {
+        ComputationGraph net = graph.getNetwork();
         // the round started from the driver's parameters, which the workers did not touch
         INDArray start = trainable == null ? net.params().dup() : trainable.extract(net.params());
         if (outer != null) {
@@ -380,11 +388,10 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
         } else {
             trainable.insert(start, net.params());
         }
-        INDArray updater = tuple.getUpdaterStateSum();
-        if (updater != null) {
-            net.getUpdater().setStateViewArray(updater.divi(n));
+        if (updaterMean != null) {
+            net.getUpdater().setStateViewArray(updaterMean);
         }
-        graph.setScore(tuple.getScoreSum() / n);
+        graph.setScore(score);
         Nd4j.getExecutioner().commit();
         net.getConfiguration().setIterationCount(net.getConfiguration().getIterationCount() + averagingFrequency);
     }
@@ -398,7 +405,7 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
         if (rs.size() != numWorkers) {
             throw new IllegalStateException("expected one result per worker, got " + rs.size());
         }
-        ComputationGraph net = graph.getNetwork();
+        // the collected results are the driver's own (deserialized) arrays: summed into and kept without copies
         INDArray sum = null;
         INDArray stateSum = null;
         double score = 0;
@@ -407,22 +414,11 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
             if (r.getParameters() == null || r.getUpdaterState() == null) {
                 throw new IllegalStateException("worker " + w + " returned no parameters or no optimizer state");
             }
-            sum = sum == null ? r.getParameters().dup() : sum.addi(r.getParameters());
-            workerStates[w] = r.getUpdaterState().dup();
+            sum = sum == null ? r.getParameters() : sum.addi(r.getParameters());
+            workerStates[w] = r.getUpdaterState();
             stateSum = stateSum == null ? workerStates[w].dup() : stateSum.addi(workerStates[w]);
             score += r.getScore();
         }
-        INDArray mean = sum.divi(numWorkers);
-        INDArray start = net.params().dup();
-        if (outer != null) {
-            outer.step(start, mean);
-        } else {
-            start.assign(mean);
-        }
-        net.params().assign(start);
-        net.getUpdater().setStateViewArray(stateSum.divi(numWorkers));
-        graph.setScore(score / numWorkers);
-        Nd4j.getExecutioner().commit();
-        net.getConfiguration().setIterationCount(net.getConfiguration().getIterationCount() + averagingFrequency);
+        finishRound(graph, sum.divi(numWorkers), stateSum.divi(numWorkers), score / numWorkers);
     }
 }
