@@ -173,7 +173,6 @@ public final class HtmlReport {
 
     // ---------------------------------------------------------------- the chart
 
-    /** A data point of a series. */
     /**
      * The loss chart as inline SVG: one {@code polyline} per unbroken run of finite values of a series (class
      * {@code train} or {@code val}); a non-finite loss breaks its line and is counted in a note below the chart;
