@@ -155,27 +155,25 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
         long epoch = net.getConfiguration().getEpochCount();
         computeSeconds = graph.getSparkContext().sc().doubleAccumulator("compute seconds");
         rebuildSeconds = graph.getSparkContext().sc().doubleAccumulator("rebuild seconds");
-        if (trainable == null && keepWorkerState && updater != null) {
-            if (workerStates == null) {
-                workerStates = new INDArray[numWorkers];
-                for (int w = 0; w < numWorkers; w++) {
-                    workerStates[w] = updater.dup();
-                }
-            }
-            NetBroadcastTuple tuple = new NetBroadcastTuple(net.getConfiguration(), net.params(), null);
-            Broadcast<NetBroadcastTuple> broadcast = graph.getSparkContext().broadcast(tuple);
-            java.util.List<Broadcast<INDArray>> own = new java.util.ArrayList<>(numWorkers);
-            for (int w = 0; w < numWorkers; w++) {
-                own.add(graph.getSparkContext().broadcast(workerStates[w]));
-            }
-            bytesLastRound = 2L * numWorkers * 4 * (net.params().length() + updater.length());
-            return new CountingWorker(broadcast, null, null, saveUpdater, configuration, this).ownStates(own);
-        }
         if (trainable == null) {
-            NetBroadcastTuple tuple = new NetBroadcastTuple(net.getConfiguration(), net.params(), updater);
+            // keepWorkerState: from the second round on, each worker is sent its own state instead of the shared one
+            // (in the first, all of them start from the driver's, sent once as usual)
+            boolean own = keepWorkerState && updater != null && workerStates != null;
+            if (keepWorkerState && updater != null && workerStates == null) {
+                workerStates = new INDArray[numWorkers];          // filled by processKeepingStates
+            }
+            NetBroadcastTuple tuple = new NetBroadcastTuple(net.getConfiguration(), net.params(), own ? null : updater);
             Broadcast<NetBroadcastTuple> broadcast = graph.getSparkContext().broadcast(tuple);
             bytesLastRound = 2L * numWorkers * 4 * (net.params().length() + (updater == null ? 0 : updater.length()));
-            return new CountingWorker(broadcast, null, null, saveUpdater, configuration, this);
+            CountingWorker worker = new CountingWorker(broadcast, null, null, saveUpdater, configuration, this);
+            if (!own) {
+                return worker;
+            }
+            java.util.List<Broadcast<INDArray>> states = new java.util.ArrayList<>(numWorkers);
+            for (int w = 0; w < numWorkers; w++) {
+                states.add(graph.getSparkContext().broadcast(workerStates[w]));
+            }
+            return worker.ownStates(states);
         }
         if (keepWorkerState) {
             throw new IllegalStateException("keeping each worker's optimizer state needs a network without frozen"
