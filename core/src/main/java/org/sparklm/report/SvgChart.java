@@ -27,6 +27,11 @@ public final class SvgChart {
     private SvgChart() {
     }
 
+    /** The i-th color of {@link #PALETTE}, cycling. */
+    public static String color(int i) {
+        return PALETTE.get(Math.floorMod(i, PALETTE.size()));
+    }
+
     /** A point of a series. */
     public record Point(double x, double y) {
     }

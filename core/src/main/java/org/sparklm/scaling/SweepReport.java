@@ -223,7 +223,7 @@ public final class SweepReport {
         List<SvgChart.Series> series = new ArrayList<>();
         int i = 0;
         for (Map.Entry<Double, List<SvgChart.Point>> e : byBudget.entrySet()) {
-            String color = SvgChart.PALETTE.get(i % SvgChart.PALETTE.size());
+            String color = SvgChart.color(i);
             List<SvgChart.Point> pts = new ArrayList<>(e.getValue());
             pts.sort((p, q) -> Double.compare(p.x(), q.x()));
             String k = SweepGrid.trim(e.getKey());
@@ -261,7 +261,7 @@ public final class SweepReport {
             }
             cMin = Math.min(cMin, p.flops());
             cMax = Math.max(cMax, p.flops());
-            String color = SvgChart.PALETTE.get(i % SvgChart.PALETTE.size());
+            String color = SvgChart.color(i);
             List<SvgChart.Point> pts = new ArrayList<>();
             for (LawFit.Observation o : p.runs()) {
                 pts.add(new SvgChart.Point(o.n(), o.loss()));

@@ -217,7 +217,7 @@ public final class BenchFinetuneCommand {
                 lo = Math.min(lo, e.getKey());
                 hi = Math.max(hi, e.getKey());
             }
-            series.add(SvgChart.Series.line(row.getKey(), "run", SvgChart.PALETTE.get(i++ % SvgChart.PALETTE.size()),
+            series.add(SvgChart.Series.line(row.getKey(), "run", SvgChart.color(i++),
                 pts).withMarkers(true));
         }
         if (Double.isFinite(majority) && lo <= hi) {
