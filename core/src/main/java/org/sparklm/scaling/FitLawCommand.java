@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -90,10 +89,10 @@ public final class FitLawCommand {
         config.put("duplicate_runs_skipped", duplicates);
         try (AtomicOutput o = AtomicOutput.begin(conf, c.output(), c.overwrite())) {
             if (law != null) {
-                write(o, SweepReport.LAW_FILE, Json.pretty().writeValueAsBytes(law));
+                o.write(SweepReport.LAW_FILE, Json.pretty().writeValueAsBytes(law));
             }
-            write(o, SweepReport.SWEEP_FILE, Json.pretty().writeValueAsBytes(SweepReport.sweepJson(config, a)));
-            write(o, SweepReport.REPORT_FILE, SweepReport.html("sparklm fit-law: " + runs.size() + " runs of "
+            o.write(SweepReport.SWEEP_FILE, Json.pretty().writeValueAsBytes(SweepReport.sweepJson(config, a)));
+            o.write(SweepReport.REPORT_FILE, SweepReport.html("sparklm fit-law: " + runs.size() + " runs of "
                 + c.sweep().size() + " sweep(s)", a, Instant.now().toString()).getBytes(StandardCharsets.UTF_8));
             o.commit();
         }
@@ -106,11 +105,5 @@ public final class FitLawCommand {
                 duplicates, l.e(), l.a(), l.alpha(), l.b(), l.beta(), l.parameterExponent(), c.output()));
         }
         return 0;
-    }
-
-    private static void write(AtomicOutput out, String file, byte[] bytes) throws IOException {
-        try (OutputStream o = out.create(file)) {
-            o.write(bytes);
-        }
     }
 }
