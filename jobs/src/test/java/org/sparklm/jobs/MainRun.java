@@ -1,7 +1,10 @@
 package org.sparklm.jobs;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -23,6 +26,24 @@ final class MainRun {
     /** Runs the entry point with {@code stdin} as its standard input. */
     static Outcome withInput(String stdin, String... args) {
         return capture(stdin, args);
+    }
+
+    /** A command's method called directly, returning its exit code. */
+    interface Call {
+        int run() throws IOException;
+    }
+
+    /** The standard output of a command called directly; its exit code must be 0. */
+    static String capture(Call c) throws IOException {
+        PrintStream old = System.out;
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
+        try {
+            assertEquals(0, c.run());
+        } finally {
+            System.setOut(old);
+        }
+        return buf.toString(StandardCharsets.UTF_8);
     }
 
     private static Outcome capture(String stdin, String[] args) {
