@@ -153,14 +153,10 @@ public final class SweepReport {
 
     /** report.html with its title. */
     public static String html(String title, Analysis a, String generated) {
-        StringBuilder h = new StringBuilder(1 << 15);
-        h.append("<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n")
-            .append("<meta charset=\"utf-8\"/>\n<title>").append(HtmlReport.esc(title)).append("</title>\n")
-            .append("<style>\nbody{font-family:sans-serif;max-width:960px;margin:2em auto;color:#222}")
-            .append("table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;")
-            .append("text-align:right}th{background:#f3f3f3}.failed{color:#b00}.generated{color:#777}")
-            .append("svg text{font-size:12px}\n</style>\n</head>\n<body>\n");
-        h.append("<h1>").append(HtmlReport.esc(title)).append("</h1>\n");
+        StringBuilder h = HtmlReport.page(title, "body{font-family:sans-serif;max-width:960px;margin:2em auto;"
+            + "color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;"
+            + "text-align:right}th{background:#f3f3f3}.failed{color:#b00}.generated{color:#777}"
+            + "svg text{font-size:12px}\n");
         h.append("<p class=\"generated\">Generated ").append(HtmlReport.esc(generated)).append(". N = ")
             .append(HtmlReport.esc(Scaling.N_DEFINITION)).append("; D = training tokens; C = 6 N D.</p>\n");
         ScalingLaw law = a.fit() == null ? null : a.fit().law();
