@@ -102,14 +102,9 @@ public final class FewShotReport {
         String svg = SvgChart.svg(new SvgChart.Spec("demonstrations (shots)", mc ? "accuracy" : "exact match",
             false, false, false, series));
         String title = "Few-shot evaluation: " + c.task();
-        StringBuilder h = new StringBuilder();
-        h.append("<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n")
-            .append("<meta charset=\"utf-8\"/>\n<title>").append(HtmlReport.esc(title)).append("</title>\n")
-            .append("<style>\nbody { font-family: sans-serif; margin: 2em; }\n")
-            .append("table { border-collapse: collapse; }\n")
-            .append("td, th { border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: right; }\n")
-            .append("</style>\n</head>\n<body>\n");
-        h.append("<h1>").append(HtmlReport.esc(title)).append("</h1>\n");
+        StringBuilder h = HtmlReport.page(title, "body { font-family: sans-serif; margin: 2em; }\n"
+            + "table { border-collapse: collapse; }\n"
+            + "td, th { border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: right; }\n");
         h.append("<p>Generated ").append(HtmlReport.esc(generated.toString())).append(". Checkpoint ")
             .append(HtmlReport.esc(checkpoint)).append(" (step ").append(step).append("); demonstrations from ")
             .append(HtmlReport.esc(c.fewshotFile() == null ? "the task itself" : c.fewshotFile()))

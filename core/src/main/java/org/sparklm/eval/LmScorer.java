@@ -144,13 +144,7 @@ public final class LmScorer implements Scorer {
         while (len - prompt.length < maxNew && len <= context) {
             float[] p = forward(List.of(new Span(Arrays.copyOf(seq, len + 1), 0, 1, len)), len);
             int base = (len - 1) * vocab;
-            int best = 0;
-            for (int v = 1; v < vocab; v++) {
-                if (p[base + v] > p[base + best]) {
-                    best = v;
-                }
-            }
-            seq[len++] = best;
+            seq[len++] = LanguageModel.argmax(Arrays.copyOfRange(p, base, base + vocab));
             int[] gen = Arrays.copyOfRange(seq, prompt.length, len);
             if (stop.test(gen)) {
                 break;

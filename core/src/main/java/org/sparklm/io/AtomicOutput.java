@@ -79,6 +79,13 @@ public final class AtomicOutput implements AutoCloseable {
         return fs.create(new Path(temp, relative), false);
     }
 
+    /** Writes a whole file inside the temporary directory. */
+    public void write(String relative, byte[] bytes) throws IOException {
+        try (OutputStream o = create(relative)) {
+            o.write(bytes);
+        }
+    }
+
     /** Moves the temporary directory into place. */
     public void commit() throws IOException {
         if (done) {

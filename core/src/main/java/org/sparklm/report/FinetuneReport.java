@@ -63,12 +63,8 @@ public final class FinetuneReport {
     }
 
     public static String render(Input in) {
-        StringBuilder h = new StringBuilder(1 << 14);
-        String esc = HtmlReport.esc(in.title());
-        h.append("<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n")
-            .append("<meta charset=\"utf-8\"/>\n<title>").append(esc).append("</title>\n<style>\n")
-            .append(HtmlReport.CSS).append("table.matrix td, table.matrix th { text-align: right; }\n")
-            .append("</style>\n</head>\n<body>\n<h1>").append(esc).append("</h1>\n");
+        StringBuilder h = HtmlReport.page(in.title(),
+            HtmlReport.CSS + "table.matrix td, table.matrix th { text-align: right; }\n");
         if (in.generated() != null) {
             h.append("<p class=\"generated\">Generated ").append(HtmlReport.esc(in.generated().toString()))
                 .append("</p>\n");

@@ -71,11 +71,7 @@ public final class HtmlReport {
 
     /** The page as a string. */
     public static String render(Input in) {
-        StringBuilder h = new StringBuilder(1 << 14);
-        h.append("<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n")
-            .append("<meta charset=\"utf-8\"/>\n<title>").append(esc(in.title())).append("</title>\n")
-            .append("<style>\n").append(CSS).append("</style>\n</head>\n<body>\n");
-        h.append("<h1>").append(esc(in.title())).append("</h1>\n");
+        StringBuilder h = page(in.title(), CSS);
         if (in.generated() != null) {
             h.append("<p class=\"generated\">Generated ").append(esc(in.generated().toString())).append("</p>\n");
         }
@@ -293,6 +289,19 @@ public final class HtmlReport {
 
     static String group(long n) {
         return String.format(Locale.ROOT, "%,d", n).replace(',', ' ');
+    }
+
+    /**
+     * The start of a report page: the XHTML head with {@code title} and the style sheet {@code css}, then the body
+     * up to its {@code <h1>} heading; the caller appends the rest and closes the body and the html element.
+     */
+    public static StringBuilder page(String title, String css) {
+        StringBuilder h = new StringBuilder(1 << 14);
+        h.append("<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n")
+            .append("<meta charset=\"utf-8\"/>\n<title>").append(esc(title)).append("</title>\n")
+            .append("<style>\n").append(css).append("</style>\n</head>\n<body>\n");
+        h.append("<h1>").append(esc(title)).append("</h1>\n");
+        return h;
     }
 
     /**

@@ -4,10 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -85,16 +82,12 @@ public final class FitLawCommand {
             }
         }
         SweepReport.Analysis a = SweepReport.analyse(runs, c.isoflopTolerance());
-        ObjectNode law = SweepReport.lawJson(a);
         ObjectNode config = Json.MAPPER.valueToTree(c);
         config.put("duplicate_runs_skipped", duplicates);
+        ObjectNode law;
         try (AtomicOutput o = AtomicOutput.begin(conf, c.output(), c.overwrite())) {
-            if (law != null) {
-                write(o, SweepReport.LAW_FILE, Json.pretty().writeValueAsBytes(law));
-            }
-            write(o, SweepReport.SWEEP_FILE, Json.pretty().writeValueAsBytes(SweepReport.sweepJson(config, a)));
-            write(o, SweepReport.REPORT_FILE, SweepReport.html("sparklm fit-law: " + runs.size() + " runs of "
-                + c.sweep().size() + " sweep(s)", a, Instant.now().toString()).getBytes(StandardCharsets.UTF_8));
+            law = SweepReport.write(o, config, a, "sparklm fit-law: " + runs.size() + " runs of " + c.sweep().size()
+                + " sweep(s)");
             o.commit();
         }
         if (law == null) {
@@ -106,11 +99,5 @@ public final class FitLawCommand {
                 duplicates, l.e(), l.a(), l.alpha(), l.b(), l.beta(), l.parameterExponent(), c.output()));
         }
         return 0;
-    }
-
-    private static void write(AtomicOutput out, String file, byte[] bytes) throws IOException {
-        try (OutputStream o = out.create(file)) {
-            o.write(bytes);
-        }
     }
 }

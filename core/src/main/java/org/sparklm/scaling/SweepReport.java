@@ -1,12 +1,17 @@
 package org.sparklm.scaling;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import org.sparklm.io.AtomicOutput;
 import org.sparklm.io.Json;
 import org.sparklm.report.HtmlReport;
 import org.sparklm.report.SvgChart;
@@ -104,13 +109,24 @@ public final class SweepReport {
         return o;
     }
 
-    /** sweep.json: the configuration and every run, failed ones with their error. */
-    public static ObjectNode sweepJson(SweepConfig c, Analysis a) {
-        return sweepJson(Json.MAPPER.valueToTree(c), a);
+    /**
+     * Writes law.json (when the law was fitted), sweep.json and report.html into {@code out}, as {@code sweep} and
+     * {@code fit-law} both do; returns law.json, or null when there is no fit.
+     *
+     * @param config the configuration recorded in sweep.json (the sweep's options; fit-law: the sweeps it read)
+     */
+    public static ObjectNode write(AtomicOutput out, JsonNode config, Analysis a, String title) throws IOException {
+        ObjectNode law = lawJson(a);
+        if (law != null) {
+            out.write(LAW_FILE, Json.pretty().writeValueAsBytes(law));
+        }
+        out.write(SWEEP_FILE, Json.pretty().writeValueAsBytes(sweepJson(config, a)));
+        out.write(REPORT_FILE, html(title, a, Instant.now().toString()).getBytes(StandardCharsets.UTF_8));
+        return law;
     }
 
-    /** sweep.json with any configuration object (fit-law: the sweeps it read). */
-    public static ObjectNode sweepJson(com.fasterxml.jackson.databind.JsonNode config, Analysis a) {
+    /** sweep.json: the configuration (fit-law: the sweeps it read) and every run, failed ones with their error. */
+    public static ObjectNode sweepJson(JsonNode config, Analysis a) {
         ObjectNode o = Json.object();
         o.put("n_definition", Scaling.N_DEFINITION);
         o.set("config", config);
@@ -129,22 +145,18 @@ public final class SweepReport {
         return o;
     }
 
-    /** report.html. */
-    public static String html(SweepConfig c, Analysis a, String generated) {
-        return html("sparklm sweep: " + a.runs().size() + " runs, " + c.sizes().size() + " sizes x "
-            + c.tokensPerParam().size() + " token budgets", a, generated);
+    /** The title of a sweep's report.html. */
+    public static String title(SweepConfig c, Analysis a) {
+        return "sparklm sweep: " + a.runs().size() + " runs, " + c.sizes().size() + " sizes x "
+            + c.tokensPerParam().size() + " token budgets";
     }
 
     /** report.html with its title. */
     public static String html(String title, Analysis a, String generated) {
-        StringBuilder h = new StringBuilder(1 << 15);
-        h.append("<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n")
-            .append("<meta charset=\"utf-8\"/>\n<title>").append(HtmlReport.esc(title)).append("</title>\n")
-            .append("<style>\nbody{font-family:sans-serif;max-width:960px;margin:2em auto;color:#222}")
-            .append("table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;")
-            .append("text-align:right}th{background:#f3f3f3}.failed{color:#b00}.generated{color:#777}")
-            .append("svg text{font-size:12px}\n</style>\n</head>\n<body>\n");
-        h.append("<h1>").append(HtmlReport.esc(title)).append("</h1>\n");
+        StringBuilder h = HtmlReport.page(title, "body{font-family:sans-serif;max-width:960px;margin:2em auto;"
+            + "color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;"
+            + "text-align:right}th{background:#f3f3f3}.failed{color:#b00}.generated{color:#777}"
+            + "svg text{font-size:12px}\n");
         h.append("<p class=\"generated\">Generated ").append(HtmlReport.esc(generated)).append(". N = ")
             .append(HtmlReport.esc(Scaling.N_DEFINITION)).append("; D = training tokens; C = 6 N D.</p>\n");
         ScalingLaw law = a.fit() == null ? null : a.fit().law();

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.Serializable;
 import java.util.List;
-import java.util.Locale;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -152,11 +151,11 @@ public final class SweepTrainer implements Serializable {
         } catch (Throwable e) {
             String msg = e.getClass().getSimpleName() + ": " + e.getMessage();
             LOG.warn("sweep: {} failed: {}", spec.name(), msg);
-            return new RunResult(spec.name(), spec.size(), spec.tokensPerParam(),
-                model == null ? 0 : model.layers(), model == null ? 0 : model.dModel(), model == null ? 0
-                : model.heads(), config.context(), n, model == null ? 0 : model.parameterCount(),
-                steps * config.batchSize() * config.context(), steps, null, null, (System.nanoTime() - t0) / 1e9, 0,
-                String.format(Locale.ROOT, "%s", msg));
+            boolean built = model != null;
+            return new RunResult(spec.name(), spec.size(), spec.tokensPerParam(), built ? model.layers() : 0,
+                built ? model.dModel() : 0, built ? model.heads() : 0, config.context(), n,
+                built ? model.parameterCount() : 0, steps * config.batchSize() * config.context(), steps, null, null,
+                (System.nanoTime() - t0) / 1e9, 0, msg);
         }
     }
 }

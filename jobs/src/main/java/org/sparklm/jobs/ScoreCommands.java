@@ -6,7 +6,6 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
-import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -188,13 +187,10 @@ final class ScoreCommands {
             if (output != null) {
                 ObjectNode all = FewShotReport.resultsJson(c, m.checkpoint().dir().toString(), m.checkpoint().step(),
                     m.model().config().contextLength(), task.size(), pool.size(), results);
-                try (OutputStream o = output.create(FewShotReport.RESULTS)) {
-                    o.write((Json.pretty().writeValueAsString(all) + "\n").getBytes(StandardCharsets.UTF_8));
-                }
-                try (OutputStream o = output.create(FewShotReport.HTML)) {
-                    o.write(FewShotReport.html(c, m.checkpoint().dir().toString(), m.checkpoint().step(), results,
-                        Instant.now()).getBytes(StandardCharsets.UTF_8));
-                }
+                output.write(FewShotReport.RESULTS,
+                    (Json.pretty().writeValueAsString(all) + "\n").getBytes(StandardCharsets.UTF_8));
+                output.write(FewShotReport.HTML, FewShotReport.html(c, m.checkpoint().dir().toString(),
+                    m.checkpoint().step(), results, Instant.now()).getBytes(StandardCharsets.UTF_8));
                 output.commit();
                 System.err.println(cmd + ": wrote " + output.target() + "/" + FewShotReport.RESULTS + " and "
                     + FewShotReport.HTML);

@@ -1,9 +1,7 @@
 package org.sparklm.jobs;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -116,9 +114,8 @@ public final class SweepJob {
                 }
             }
             SweepReport.Analysis a = SweepReport.analyse(results, c.isoflopTolerance());
-            var law = SweepReport.lawJson(a);
+            ObjectNode law = SweepReport.write(out, Json.MAPPER.valueToTree(c), a, SweepReport.title(c, a));
             if (law != null) {
-                write(out, SweepReport.LAW_FILE, Json.pretty().writeValueAsBytes(law));
                 var l = a.fit().law();
                 LOG.info(String.format(Locale.ROOT, "sweep: fitted L = %.4f + %.4g / N^%.4f + %.4g / D^%.4f"
                     + " (N_opt ~ C^%.3f; Chinchilla: C^%.3f) from %d runs", l.e(), l.a(), l.alpha(), l.b(), l.beta(),
@@ -127,20 +124,11 @@ public final class SweepJob {
             } else {
                 LOG.warn("sweep: no law.json: {}", a.fitError());
             }
-            write(out, SweepReport.SWEEP_FILE, Json.pretty().writeValueAsBytes(SweepReport.sweepJson(c, a)));
-            write(out, SweepReport.REPORT_FILE, SweepReport.html(c, a, Instant.now().toString())
-                .getBytes(StandardCharsets.UTF_8));
             out.commit();
             LOG.info("sweep: done: {} of {} runs finished, {} failed; {}/{} and {}", a.ok().size(), results.size(),
                 a.failed().size(), c.output(), SweepReport.REPORT_FILE, law == null ? "no law.json" : c.output() + "/"
                     + SweepReport.LAW_FILE);
             return a;
-        }
-    }
-
-    private static void write(AtomicOutput out, String file, byte[] bytes) throws IOException {
-        try (OutputStream o = out.create(file)) {
-            o.write(bytes);
         }
     }
 }

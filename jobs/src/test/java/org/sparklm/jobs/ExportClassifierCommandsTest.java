@@ -7,18 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.BeforeAll;
@@ -33,20 +26,12 @@ import org.sparklm.finetune.ClassifierModel;
 import org.sparklm.finetune.FinetuneConfig;
 import org.sparklm.finetune.FinetuneRun;
 import org.sparklm.finetune.FinetunedModel;
-import org.sparklm.io.IOConsumer;
 import org.sparklm.io.Json;
 import org.sparklm.io.Sha256;
-import org.sparklm.model.AttentionMode;
 import org.sparklm.model.TrainableParams;
 import org.sparklm.model.TransformerConfig;
-import org.sparklm.model.TransformerLm;
-import org.sparklm.pretrain.PretrainRun;
 import org.sparklm.pretrain.PretrainedModel;
-import org.sparklm.tokenizer.SpecialTokens;
-import org.sparklm.tokenizer.bpe.BpeMode;
-import org.sparklm.tokenizer.bpe.BpeModel;
-import org.sparklm.tokenizer.bpe.BpeTrainer;
-import org.sparklm.tokenizer.bpe.TokenizerFiles;
+import org.sparklm.jobs.MainRun.Outcome;
 import org.sparklm.train.Objective;
 
 /**
@@ -62,26 +47,8 @@ class ExportClassifierCommandsTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String TEXTS = "the quick brown fox\nlazy dog\nover the lazy dog jumps\nfox\n";
 
-    private record Outcome(int code, String out, String err) {
-    }
-
     private static Outcome withInput(String stdin, String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        InputStream oldIn = System.in;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            System.setIn(new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)));
-            int code = Main.run(args);
-            return new Outcome(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-            System.setIn(oldIn);
-        }
+        return MainRun.withInput(stdin, args);
     }
 
     private static Outcome run(String... args) {
@@ -90,30 +57,7 @@ class ExportClassifierCommandsTest {
 
     /** A pretrained checkpoint with random parameters (d 16, 2 blocks, context 16). */
     private static Checkpoint base(String name, Objective objective, long seed) throws IOException {
-        BpeTrainer t = new BpeTrainer(new BpeTrainer.Config(BpeMode.BYTE, 107 + 256 + 30, 1, SpecialTokens.DEFAULT));
-        for (String w : List.of("the", " quick", " brown", " fox", " jumps", " over", " the", " lazy", " dog")) {
-            t.addWord(w, 5);
-        }
-        BpeModel tok = t.train().model();
-        ByteArrayOutputStream tb = new ByteArrayOutputStream();
-        TokenizerFiles.writeTokenizerJson(tok, tb);
-        byte[] tokBytes = tb.toByteArray();
-        TransformerConfig c = new TransformerConfig(tok.vocabSize(), 2, 16, 2, 64, 16, 0.0,
-            AttentionMode.of(objective));
-        PretrainRun run = new PretrainRun("shards/", Sha256.of(tokBytes), objective, "tiny", c, c.parameterCount(), 1,
-            4, 2, 8, 3e-3, 3e-4, 2, 0.1, 1.0, 0.9, 0.95, 1e-8, null, null, null, 7, "local[1]");
-        ComputationGraph net = TransformerLm.create(c, run.optimizer(), seed);
-        Nd4j.getRandom().setSeed(seed);
-        for (INDArray p : net.paramTable().values()) {
-            p.addi(Nd4j.randn(DataType.FLOAT, p.shape()).muli(0.3));
-        }
-        ObjectNode state = Json.object();
-        state.put("step", 8);
-        state.set("run", run.toJson());
-        Map<String, IOConsumer<OutputStream>> blobs = new LinkedHashMap<>();
-        blobs.put(PretrainedModel.MODEL_BLOB, o -> TransformerLm.write(net, o, true));
-        blobs.put(PretrainedModel.TOKENIZER_BLOB, o -> o.write(tokBytes));
-        return CheckpointStore.open(new Configuration(), tmp.resolve(name).toString(), 1).write(8, state, blobs);
+        return RandomCheckpoint.write(tmp.resolve(name), objective, seed, 64);
     }
 
     /** A fine-tuning run directory with one classifier checkpoint whose trainable parameters are random. */

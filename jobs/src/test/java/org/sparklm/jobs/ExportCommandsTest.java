@@ -7,38 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import org.apache.hadoop.conf.Configuration;
-import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
-import org.sparklm.checkpoint.CheckpointStore;
-import org.sparklm.io.IOConsumer;
-import org.sparklm.io.Json;
-import org.sparklm.io.Sha256;
-import org.sparklm.model.AttentionMode;
-import org.sparklm.model.TransformerConfig;
-import org.sparklm.model.TransformerLm;
-import org.sparklm.pretrain.PretrainRun;
-import org.sparklm.pretrain.PretrainedModel;
-import org.sparklm.tokenizer.SpecialTokens;
-import org.sparklm.tokenizer.bpe.BpeMode;
-import org.sparklm.tokenizer.bpe.BpeModel;
-import org.sparklm.tokenizer.bpe.BpeTrainer;
-import org.sparklm.tokenizer.bpe.TokenizerFiles;
+import org.sparklm.jobs.MainRun.Outcome;
 import org.sparklm.train.Objective;
 
 /**
@@ -53,52 +29,14 @@ class ExportCommandsTest {
     private static Path mlm;
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private record Outcome(int code, String out, String err) {
-    }
-
     private static Outcome run(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = Main.run(args);
-            return new Outcome(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+        return MainRun.run(args);
     }
 
     /** A run directory with one checkpoint of a small model whose parameters are all random. */
     private static Path checkpoint(String name, Objective objective, long seed) throws IOException {
-        BpeTrainer t = new BpeTrainer(new BpeTrainer.Config(BpeMode.BYTE, 107 + 256 + 30, 1, SpecialTokens.DEFAULT));
-        for (String w : List.of("the", " quick", " brown", " fox", " jumps", " over", " the", " lazy", " dog")) {
-            t.addWord(w, 5);
-        }
-        BpeModel tok = t.train().model();
-        ByteArrayOutputStream tb = new ByteArrayOutputStream();
-        TokenizerFiles.writeTokenizerJson(tok, tb);
-        byte[] tokBytes = tb.toByteArray();
-        TransformerConfig c = new TransformerConfig(tok.vocabSize(), 2, 16, 2, 64, 16, 0.0,
-            AttentionMode.of(objective));
-        PretrainRun run = new PretrainRun("shards/", Sha256.of(tokBytes), objective, "tiny", c, c.parameterCount(), 1,
-            4, 2, 8, 3e-3, 3e-4, 2, 0.1, 1.0, 0.9, 0.95, 1e-8, null, null, null, 7, "local[1]");
-        ComputationGraph net = TransformerLm.create(c, run.optimizer(), seed);
-        Nd4j.getRandom().setSeed(seed);
-        for (INDArray p : net.paramTable().values()) {
-            p.addi(Nd4j.randn(DataType.FLOAT, p.shape()).muli(0.3));
-        }
-        ObjectNode state = Json.object();
-        state.put("step", 8);
-        state.set("run", run.toJson());
-        Map<String, IOConsumer<OutputStream>> blobs = new LinkedHashMap<>();
-        blobs.put(PretrainedModel.MODEL_BLOB, o -> TransformerLm.write(net, o, true));
-        blobs.put(PretrainedModel.TOKENIZER_BLOB, o -> o.write(tokBytes));
         Path dir = tmp.resolve(name);
-        CheckpointStore.open(new Configuration(), dir.toString(), 1).write(8, state, blobs);
+        RandomCheckpoint.write(dir, objective, seed, 64);
         return dir;
     }
 

@@ -2,6 +2,7 @@ package org.sparklm.jobs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.sparklm.jobs.MainRun.capture;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -189,22 +190,6 @@ class PretrainJobTest extends SparkTestBase {
             () -> ModelCommands.fillMask(new String[] {"--checkpoint", out.toString(), "--text", "a [MASK] b"},
                 System.out));
         assertTrue(wrong.getMessage().contains("mlm"), wrong.getMessage());
-    }
-
-    private interface Call {
-        int run() throws IOException;
-    }
-
-    private static String capture(Call c) throws IOException {
-        java.io.PrintStream old = System.out;
-        java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
-        System.setOut(new java.io.PrintStream(buf, true, java.nio.charset.StandardCharsets.UTF_8));
-        try {
-            assertEquals(0, c.run());
-        } finally {
-            System.setOut(old);
-        }
-        return buf.toString(java.nio.charset.StandardCharsets.UTF_8);
     }
 
     @Test

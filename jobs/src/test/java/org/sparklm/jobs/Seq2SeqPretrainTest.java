@@ -3,6 +3,7 @@ package org.sparklm.jobs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.sparklm.jobs.MainRun.capture;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -87,22 +88,6 @@ class Seq2SeqPretrainTest extends SparkTestBase {
             "--seed", "3"));
         a.addAll(List.of(more));
         return PretrainJobTest.config(a.toArray(String[]::new));
-    }
-
-    private interface Call {
-        int run() throws IOException;
-    }
-
-    private static String capture(Call c) throws IOException {
-        java.io.PrintStream old = System.out;
-        java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
-        System.setOut(new java.io.PrintStream(buf, true, java.nio.charset.StandardCharsets.UTF_8));
-        try {
-            assertEquals(0, c.run());
-        } finally {
-            System.setOut(old);
-        }
-        return buf.toString(java.nio.charset.StandardCharsets.UTF_8);
     }
 
     private static void assertClose(INDArray expected, INDArray actual, double tol, String what) {

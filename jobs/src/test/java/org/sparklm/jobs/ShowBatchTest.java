@@ -5,16 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -37,6 +33,7 @@ import org.sparklm.train.LmMinibatches;
 import org.sparklm.train.Objective;
 import org.sparklm.train.PrefixLm;
 import org.sparklm.train.SpanCorruption;
+import org.sparklm.jobs.MainRun.Outcome;
 
 /**
  * {@code show-batch} through the entry point: every objective prints exactly worker 0's first minibatch of the
@@ -74,23 +71,8 @@ class ShowBatchTest extends SparkTestBase {
         return out;
     }
 
-    private record Outcome(int code, String out, String err) {
-    }
-
     private static Outcome run(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = Main.run(args);
-            return new Outcome(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+        return MainRun.run(args);
     }
 
     /** Worker 0's first minibatch as pretrain makes it (its options, its LmMinibatches constructor). */
