@@ -599,18 +599,30 @@ final class EncoderDecoderLayer extends OutputLayerImpl<EncoderDecoder> {
         }
     }
 
+    /**
+     * Through {@code out = x W + b}, given dOut: the bias's and the weight's gradients, and
+     * {@code dx = beta dx + dOut W^T} (beta 1 accumulates, as for the encoder output that every cross-attention reads).
+     */
+    private void linearBackward(INDArray x, INDArray dOut, String w, String bias, INDArray dx, double beta) {
+        BlockKernels.columnSums(dOut, grad(bias));
+        linearWeightBackward(x, dOut, w, dx, beta);
+    }
+
+    /** {@link #linearBackward} for a weight whose bias gradient is already taken (GELU's backward sums it). */
+    private void linearWeightBackward(INDArray x, INDArray dOut, String w, INDArray dx, double beta) {
+        MatrixThreads.gemm(x, dOut, grad(w), true, false, 1.0, 0.0);
+        MatrixThreads.gemm(dOut, param(w), dx, false, true, 1.0, beta);
+    }
+
     /** Through x += W_2 GELU(W_1 LN(x) + b_1) + b_2: dx (in place) and the parameters' gradients. */
     private void mlpBackward(Pass p, Sub s, INDArray dx, String k) {
         long n = dx.size(0);
         long dff = layerConf().getDFf();
-        BlockKernels.branchGradient(dx, null, null, grad(k + "b2"));
-        MatrixThreads.gemm(s.g, dx, grad(k + "w2"), true, false, 1.0, 0.0);
         INDArray dg = p.a(n, dff);
-        MatrixThreads.gemm(dx, param(k + "w2"), dg, false, true, 1.0, 0.0);
+        linearBackward(s.g, dx, k + "w2", k + "b2", dg, 0.0);
         BlockKernels.geluBackward(s.f, s.sig, dg, dg, grad(k + "b1"));
-        MatrixThreads.gemm(s.h, dg, grad(k + "w1"), true, false, 1.0, 0.0);
         INDArray dh = p.a(n, dx.size(1));
-        MatrixThreads.gemm(dg, param(k + "w1"), dh, false, true, 1.0, 0.0);
+        linearWeightBackward(s.h, dg, k + "w1", dh, 0.0);
         Kernels.layerNormBackward(dh, s.xhat, s.rstd, param(k + "ln2g"), dx, dx, grad(k + "ln2g"), grad(k + "ln2b"));
     }
 
@@ -622,10 +634,8 @@ final class EncoderDecoderLayer extends OutputLayerImpl<EncoderDecoder> {
         int d = c.getDModel();
         int h = c.getHeads();
         int dh = d / h;
-        BlockKernels.branchGradient(dx, null, null, grad(k + "bo"));
-        MatrixThreads.gemm(s.ctx, dx, grad(k + "wo"), true, false, 1.0, 0.0);
         INDArray dctx = p.a(n, d);
-        MatrixThreads.gemm(dx, param(k + "wo"), dctx, false, true, 1.0, 0.0);
+        linearBackward(s.ctx, dx, k + "wo", k + "bo", dctx, 0.0);
         Attention.Shape shape = new Attention.Shape(b, h, t, t, dh);
         INDArray ds = p.a(b, h, t, t);
         INDArray dqkv = p.a(n, 3L * d);
@@ -635,10 +645,8 @@ final class EncoderDecoderLayer extends OutputLayerImpl<EncoderDecoder> {
         dBias.addi(ds.reshape('c', b, (long) h * t * t).sum(true, 0));
         Attention.scoresBackward(ds, Attention.Operand.q(s.qkv, d, t), Attention.Operand.k(s.qkv, d, t),
             Attention.Operand.q(dqkv, d, t), Attention.Operand.k(dqkv, d, t), shape, 1.0 / Math.sqrt(dh), p.temp());
-        BlockKernels.columnSums(dqkv, grad(k + "bqkv"));
-        MatrixThreads.gemm(s.h, dqkv, grad(k + "wqkv"), true, false, 1.0, 0.0);
         INDArray dhh = p.a(n, d);
-        MatrixThreads.gemm(dqkv, param(k + "wqkv"), dhh, false, true, 1.0, 0.0);
+        linearBackward(s.h, dqkv, k + "wqkv", k + "bqkv", dhh, 0.0);
         Kernels.layerNormBackward(dhh, s.xhat, s.rstd, param(k + "ln1g"), dx, dx, grad(k + "ln1g"),
             grad(k + "ln1b"));
     }
@@ -653,10 +661,8 @@ final class EncoderDecoderLayer extends OutputLayerImpl<EncoderDecoder> {
         int d = c.getDModel();
         int h = c.getHeads();
         int dh = d / h;
-        BlockKernels.branchGradient(dy, null, null, grad(k + "bco"));
-        MatrixThreads.gemm(s.ctx, dy, grad(k + "wco"), true, false, 1.0, 0.0);
         INDArray dctx = p.a(n, d);
-        MatrixThreads.gemm(dy, param(k + "wco"), dctx, false, true, 1.0, 0.0);
+        linearBackward(s.ctx, dy, k + "wco", k + "bco", dctx, 0.0);
         Attention.Shape shape = new Attention.Shape(b, h, td, te, dh);
         INDArray ds = p.a(b, h, td, te);
         INDArray dkv = p.a((long) b * te, 2L * d);
@@ -667,13 +673,9 @@ final class EncoderDecoderLayer extends OutputLayerImpl<EncoderDecoder> {
         Attention.scoresBackward(ds, Attention.Operand.rows(s.qkv, d, td), new Attention.Operand(s.kv, 0, 2 * d, te),
             Attention.Operand.rows(dq, d, td), new Attention.Operand(dkv, 0, 2 * d, te), shape, 1.0 / Math.sqrt(dh),
             p.temp());
-        BlockKernels.columnSums(dq, grad(k + "bq"));
-        MatrixThreads.gemm(s.h, dq, grad(k + "wq"), true, false, 1.0, 0.0);
-        BlockKernels.columnSums(dkv, grad(k + "bkv"));
-        MatrixThreads.gemm(enc, dkv, grad(k + "wkv"), true, false, 1.0, 0.0);
-        MatrixThreads.gemm(dkv, param(k + "wkv"), dEnc, false, true, 1.0, 1.0);
+        linearBackward(enc, dkv, k + "wkv", k + "bkv", dEnc, 1.0);
         INDArray dhc = p.a(n, d);
-        MatrixThreads.gemm(dq, param(k + "wq"), dhc, false, true, 1.0, 0.0);
+        linearBackward(s.h, dq, k + "wq", k + "bq", dhc, 0.0);
         Kernels.layerNormBackward(dhc, s.xhat, s.rstd, param(k + "lncg"), dy, dy, grad(k + "lncg"),
             grad(k + "lncb"));
     }
