@@ -200,30 +200,15 @@ final class EncoderDecoderLayer extends OutputLayerImpl<EncoderDecoder> {
     private Sub selfAttention(Pass p, INDArray x, String k, int t, INDArray bias, INDArray pad) {
         EncoderDecoder c = layerConf();
         int b = p.in.b();
-        long n = (long) b * t;
         int d = c.getDModel();
         int h = c.getHeads();
         int dh = d / h;
         Sub s = new Sub();
         layerNorm(p, s, x, k + "ln1g", k + "ln1b");
-        s.qkv = p.a(n, 3L * d);
-        MatrixThreads.gemm(s.h, param(k + "wqkv"), s.qkv, false, false, 1.0, 0.0);
-        BlockKernels.addBias(s.qkv, param(k + "bqkv"));
-        Attention.Shape shape = new Attention.Shape(b, h, t, t, dh);
-        s.probs = p.a(b, h, t, t);
-        Attention.scores(Attention.Operand.q(s.qkv, d, t), Attention.Operand.k(s.qkv, d, t), s.probs, shape,
-            1.0 / Math.sqrt(dh), p.temp());
-        s.probs.reshape('c', b, (long) h * t * t).addiRowVector(bias);
-        if (pad != null) {
-            Nd4j.getExecutioner().exec(new BroadcastAddOp(s.probs, pad, s.probs, 0, 3));
-        }
-        Nd4j.exec(new SoftMax(s.probs, s.probs, -1));
-        s.ctx = p.a(n, d);
-        Attention.context(s.probs, Attention.Operand.v(s.qkv, d, t), Attention.Operand.rows(s.ctx, d, t), shape,
-            p.temp());
-        INDArray a = p.a(n, d);
-        MatrixThreads.gemm(s.ctx, param(k + "wo"), a, false, false, 1.0, 0.0);
-        BlockKernels.residual(x, a, param(k + "bo"), null, x);
+        s.qkv = linear(p, s.h, k + "wqkv", k + "bqkv", 3 * d);
+        attend(p, s, new Attention.Shape(b, h, t, t, dh), Attention.Operand.q(s.qkv, d, t),
+            Attention.Operand.k(s.qkv, d, t), Attention.Operand.v(s.qkv, d, t), bias, pad);
+        residual(p, s.ctx, k + "wo", k + "bo", x);
         return s;
     }
 
@@ -233,37 +218,60 @@ final class EncoderDecoderLayer extends OutputLayerImpl<EncoderDecoder> {
         int b = p.in.b();
         int te = p.in.te();
         int td = p.in.td();
-        long n = (long) b * td;
         int d = c.getDModel();
         int h = c.getHeads();
         int dh = d / h;
         Sub s = new Sub();
         layerNorm(p, s, y, k + "lncg", k + "lncb");
-        s.qkv = p.a(n, d);
-        MatrixThreads.gemm(s.h, param(k + "wq"), s.qkv, false, false, 1.0, 0.0);
-        BlockKernels.addBias(s.qkv, param(k + "bq"));
-        s.kv = p.a((long) b * te, 2L * d);
-        MatrixThreads.gemm(enc, param(k + "wkv"), s.kv, false, false, 1.0, 0.0);
-        BlockKernels.addBias(s.kv, param(k + "bkv"));
-        Attention.Shape shape = new Attention.Shape(b, h, td, te, dh);
-        s.probs = p.a(b, h, td, te);
-        Attention.scores(Attention.Operand.rows(s.qkv, d, td), new Attention.Operand(s.kv, 0, 2 * d, te), s.probs,
-            shape, 1.0 / Math.sqrt(dh), p.temp());
-        Nd4j.getExecutioner().exec(new BroadcastAddOp(s.probs, p.pad, s.probs, 0, 3));
-        Nd4j.exec(new SoftMax(s.probs, s.probs, -1));
-        s.ctx = p.a(n, d);
-        Attention.context(s.probs, new Attention.Operand(s.kv, d, 2 * d, te), Attention.Operand.rows(s.ctx, d, td),
-            shape, p.temp());
-        INDArray a = p.a(n, d);
-        MatrixThreads.gemm(s.ctx, param(k + "wco"), a, false, false, 1.0, 0.0);
-        BlockKernels.residual(y, a, param(k + "bco"), null, y);
+        s.qkv = linear(p, s.h, k + "wq", k + "bq", d);
+        s.kv = linear(p, enc, k + "wkv", k + "bkv", 2 * d);
+        attend(p, s, new Attention.Shape(b, h, td, te, dh), Attention.Operand.rows(s.qkv, d, td),
+            new Attention.Operand(s.kv, 0, 2 * d, te), new Attention.Operand(s.kv, d, 2 * d, te), null, p.pad);
+        residual(p, s.ctx, k + "wco", k + "bco", y);
         return s;
+    }
+
+    /** {@code x W + b} as a new [N, width] array; x [N, d]. */
+    private INDArray linear(Pass p, INDArray x, String w, String bias, int width) {
+        INDArray out = p.a(x.size(0), width);
+        MatrixThreads.gemm(x, param(w), out, false, false, 1.0, 0.0);
+        BlockKernels.addBias(out, param(bias));
+        return out;
+    }
+
+    /**
+     * Attention of one sublayer: {@code s.probs = softmax(Q K^T / sqrt(d_head) + bias + pad)} (bias [1, H Tq Tk]
+     * added to every batch row, pad [B, Tk] to every head and query; either may be null) and the context
+     * {@code s.ctx = probs V} as [B Tq, d] rows.
+     */
+    private void attend(Pass p, Sub s, Attention.Shape shape, Attention.Operand q, Attention.Operand k,
+                        Attention.Operand v, INDArray bias, INDArray pad) {
+        int b = shape.b();
+        int h = shape.h();
+        int d = h * shape.dh();
+        s.probs = p.a(b, h, shape.tq(), shape.tk());
+        Attention.scores(q, k, s.probs, shape, 1.0 / Math.sqrt(shape.dh()), p.temp());
+        if (bias != null) {
+            s.probs.reshape('c', b, (long) h * shape.tq() * shape.tk()).addiRowVector(bias);
+        }
+        if (pad != null) {
+            Nd4j.getExecutioner().exec(new BroadcastAddOp(s.probs, pad, s.probs, 0, 3));
+        }
+        Nd4j.exec(new SoftMax(s.probs, s.probs, -1));
+        s.ctx = p.a((long) b * shape.tq(), d);
+        Attention.context(s.probs, v, Attention.Operand.rows(s.ctx, d, shape.tq()), shape, p.temp());
+    }
+
+    /** The residual update {@code x += a W + b} of a branch output a [N, width]. */
+    private void residual(Pass p, INDArray a, String w, String bias, INDArray x) {
+        INDArray m = p.a(x.size(0), x.size(1));
+        MatrixThreads.gemm(a, param(w), m, false, false, 1.0, 0.0);
+        BlockKernels.residual(x, m, param(bias), null, x);
     }
 
     /** x += W_2 GELU(W_1 LN(x) + b_1) + b_2. */
     private Sub mlp(Pass p, INDArray x, String k) {
         long n = x.size(0);
-        int d = layerConf().getDModel();
         long dff = layerConf().getDFf();
         Sub s = new Sub();
         layerNorm(p, s, x, k + "ln2g", k + "ln2b");
@@ -274,9 +282,7 @@ final class EncoderDecoderLayer extends OutputLayerImpl<EncoderDecoder> {
         BlockKernels.geluInput(s.f, param(k + "b1"), s.sig);
         Nd4j.exec(new Sigmoid(s.sig, s.sig));
         s.f.mul(s.sig, s.g);
-        INDArray m = p.a(n, d);
-        MatrixThreads.gemm(s.g, param(k + "w2"), m, false, false, 1.0, 0.0);
-        BlockKernels.residual(x, m, param(k + "b2"), null, x);
+        residual(p, s.g, k + "w2", k + "b2", x);
         return s;
     }
 
