@@ -204,11 +204,11 @@ final class EncoderDecoderLayer extends OutputLayerImpl<EncoderDecoder> {
         int h = c.getHeads();
         int dh = d / h;
         Sub s = new Sub();
-        layerNorm(p, s, x, k + "ln1g", k + "ln1b");
-        s.qkv = linear(p, s.h, k + "wqkv", k + "bqkv", 3 * d);
+        layerNorm(p, s, x, k + TransformerBlock.LN1_GAIN, k + TransformerBlock.LN1_BIAS);
+        s.qkv = linear(p, s.h, k + TransformerBlock.W_QKV, k + TransformerBlock.B_QKV, 3 * d);
         attend(p, s, new Attention.Shape(b, h, t, t, dh), Attention.Operand.q(s.qkv, d, t),
             Attention.Operand.k(s.qkv, d, t), Attention.Operand.v(s.qkv, d, t), bias, pad);
-        residual(p, s.ctx, k + "wo", k + "bo", x);
+        residual(p, s.ctx, k + TransformerBlock.W_OUT, k + TransformerBlock.B_OUT, x);
         return s;
     }
 
@@ -222,12 +222,12 @@ final class EncoderDecoderLayer extends OutputLayerImpl<EncoderDecoder> {
         int h = c.getHeads();
         int dh = d / h;
         Sub s = new Sub();
-        layerNorm(p, s, y, k + "lncg", k + "lncb");
-        s.qkv = linear(p, s.h, k + "wq", k + "bq", d);
-        s.kv = linear(p, enc, k + "wkv", k + "bkv", 2 * d);
+        layerNorm(p, s, y, k + EncoderDecoder.LNC_GAIN, k + EncoderDecoder.LNC_BIAS);
+        s.qkv = linear(p, s.h, k + EncoderDecoder.W_Q, k + EncoderDecoder.B_Q, d);
+        s.kv = linear(p, enc, k + EncoderDecoder.W_KV, k + EncoderDecoder.B_KV, 2 * d);
         attend(p, s, new Attention.Shape(b, h, td, te, dh), Attention.Operand.rows(s.qkv, d, td),
             new Attention.Operand(s.kv, 0, 2 * d, te), new Attention.Operand(s.kv, d, 2 * d, te), null, p.pad);
-        residual(p, s.ctx, k + "wco", k + "bco", y);
+        residual(p, s.ctx, k + EncoderDecoder.W_CROSS_OUT, k + EncoderDecoder.B_CROSS_OUT, y);
         return s;
     }
 
@@ -274,15 +274,15 @@ final class EncoderDecoderLayer extends OutputLayerImpl<EncoderDecoder> {
         long n = x.size(0);
         long dff = layerConf().getDFf();
         Sub s = new Sub();
-        layerNorm(p, s, x, k + "ln2g", k + "ln2b");
+        layerNorm(p, s, x, k + TransformerBlock.LN2_GAIN, k + TransformerBlock.LN2_BIAS);
         s.f = p.a(n, dff);
-        MatrixThreads.gemm(s.h, param(k + "w1"), s.f, false, false, 1.0, 0.0);
+        MatrixThreads.gemm(s.h, param(k + TransformerBlock.W_FC), s.f, false, false, 1.0, 0.0);
         s.sig = p.a(n, dff);
         s.g = p.a(n, dff);
-        BlockKernels.geluInput(s.f, param(k + "b1"), s.sig);
+        BlockKernels.geluInput(s.f, param(k + TransformerBlock.B_FC), s.sig);
         Nd4j.exec(new Sigmoid(s.sig, s.sig));
         s.f.mul(s.sig, s.g);
-        residual(p, s.g, k + "w2", k + "b2", x);
+        residual(p, s.g, k + TransformerBlock.W_PROJ, k + TransformerBlock.B_PROJ, x);
         return s;
     }
 
@@ -605,6 +605,11 @@ final class EncoderDecoderLayer extends OutputLayerImpl<EncoderDecoder> {
         }
     }
 
+    /** Through a sublayer's LayerNorm: adds the gradient of its input to the residual stream's dx (in place). */
+    private void layerNormBackward(Sub s, INDArray dh, INDArray dx, String gain, String bias) {
+        Kernels.layerNormBackward(dh, s.xhat, s.rstd, param(gain), dx, dx, grad(gain), grad(bias));
+    }
+
     /**
      * Through {@code out = x W + b}, given dOut: the bias's and the weight's gradients, and
      * {@code dx = beta dx + dOut W^T} (beta 1 accumulates, as for the encoder output that every cross-attention reads).
@@ -625,11 +630,11 @@ final class EncoderDecoderLayer extends OutputLayerImpl<EncoderDecoder> {
         long n = dx.size(0);
         long dff = layerConf().getDFf();
         INDArray dg = p.a(n, dff);
-        linearBackward(s.g, dx, k + "w2", k + "b2", dg, 0.0);
-        BlockKernels.geluBackward(s.f, s.sig, dg, dg, grad(k + "b1"));
+        linearBackward(s.g, dx, k + TransformerBlock.W_PROJ, k + TransformerBlock.B_PROJ, dg, 0.0);
+        BlockKernels.geluBackward(s.f, s.sig, dg, dg, grad(k + TransformerBlock.B_FC));
         INDArray dh = p.a(n, dx.size(1));
-        linearWeightBackward(s.h, dg, k + "w1", dh, 0.0);
-        Kernels.layerNormBackward(dh, s.xhat, s.rstd, param(k + "ln2g"), dx, dx, grad(k + "ln2g"), grad(k + "ln2b"));
+        linearWeightBackward(s.h, dg, k + TransformerBlock.W_FC, dh, 0.0);
+        layerNormBackward(s, dh, dx, k + TransformerBlock.LN2_GAIN, k + TransformerBlock.LN2_BIAS);
     }
 
     /** Through x += W_o SelfAttention(LN(x)) + b_o; adds the scores' gradient summed over the batch to dBias. */
@@ -641,7 +646,7 @@ final class EncoderDecoderLayer extends OutputLayerImpl<EncoderDecoder> {
         int h = c.getHeads();
         int dh = d / h;
         INDArray dctx = p.a(n, d);
-        linearBackward(s.ctx, dx, k + "wo", k + "bo", dctx, 0.0);
+        linearBackward(s.ctx, dx, k + TransformerBlock.W_OUT, k + TransformerBlock.B_OUT, dctx, 0.0);
         Attention.Shape shape = new Attention.Shape(b, h, t, t, dh);
         INDArray ds = p.a(b, h, t, t);
         INDArray dqkv = p.a(n, 3L * d);
@@ -652,9 +657,8 @@ final class EncoderDecoderLayer extends OutputLayerImpl<EncoderDecoder> {
         Attention.scoresBackward(ds, Attention.Operand.q(s.qkv, d, t), Attention.Operand.k(s.qkv, d, t),
             Attention.Operand.q(dqkv, d, t), Attention.Operand.k(dqkv, d, t), shape, 1.0 / Math.sqrt(dh), p.temp());
         INDArray dhh = p.a(n, d);
-        linearBackward(s.h, dqkv, k + "wqkv", k + "bqkv", dhh, 0.0);
-        Kernels.layerNormBackward(dhh, s.xhat, s.rstd, param(k + "ln1g"), dx, dx, grad(k + "ln1g"),
-            grad(k + "ln1b"));
+        linearBackward(s.h, dqkv, k + TransformerBlock.W_QKV, k + TransformerBlock.B_QKV, dhh, 0.0);
+        layerNormBackward(s, dhh, dx, k + TransformerBlock.LN1_GAIN, k + TransformerBlock.LN1_BIAS);
     }
 
     /** Through y += W_co CrossAttention(LN(y), enc) + b_co: dy in place, the encoder output's gradient into dEnc. */
@@ -668,7 +672,7 @@ final class EncoderDecoderLayer extends OutputLayerImpl<EncoderDecoder> {
         int h = c.getHeads();
         int dh = d / h;
         INDArray dctx = p.a(n, d);
-        linearBackward(s.ctx, dy, k + "wco", k + "bco", dctx, 0.0);
+        linearBackward(s.ctx, dy, k + EncoderDecoder.W_CROSS_OUT, k + EncoderDecoder.B_CROSS_OUT, dctx, 0.0);
         Attention.Shape shape = new Attention.Shape(b, h, td, te, dh);
         INDArray ds = p.a(b, h, td, te);
         INDArray dkv = p.a((long) b * te, 2L * d);
@@ -679,11 +683,10 @@ final class EncoderDecoderLayer extends OutputLayerImpl<EncoderDecoder> {
         Attention.scoresBackward(ds, Attention.Operand.rows(s.qkv, d, td), new Attention.Operand(s.kv, 0, 2 * d, te),
             Attention.Operand.rows(dq, d, td), new Attention.Operand(dkv, 0, 2 * d, te), shape, 1.0 / Math.sqrt(dh),
             p.temp());
-        linearBackward(enc, dkv, k + "wkv", k + "bkv", dEnc, 1.0);
+        linearBackward(enc, dkv, k + EncoderDecoder.W_KV, k + EncoderDecoder.B_KV, dEnc, 1.0);
         INDArray dhc = p.a(n, d);
-        linearBackward(s.h, dq, k + "wq", k + "bq", dhc, 0.0);
-        Kernels.layerNormBackward(dhc, s.xhat, s.rstd, param(k + "lncg"), dy, dy, grad(k + "lncg"),
-            grad(k + "lncb"));
+        linearBackward(s.h, dq, k + EncoderDecoder.W_Q, k + EncoderDecoder.B_Q, dhc, 0.0);
+        layerNormBackward(s, dhc, dy, k + EncoderDecoder.LNC_GAIN, k + EncoderDecoder.LNC_BIAS);
     }
 
     @Override
