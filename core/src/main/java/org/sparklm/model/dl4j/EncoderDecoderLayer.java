@@ -458,12 +458,7 @@ final class EncoderDecoderLayer extends OutputLayerImpl<EncoderDecoder> {
         if (!hasLoss()) {
             Pass p = new Pass(mgr, ArrayType.FF_WORKING_MEM, false, unpack());
             LossRows sel = selection(p.in);
-            double[] rl = rowLosses(p, sel);
-            double total = 0;
-            for (int i = 0; i < rl.length; i++) {
-                total += sel.weights()[i] * rl[i];
-            }
-            lossOf(total);
+            lossOf(sel.total(rowLosses(p, sel)));
         }
         score = loss + fullNetRegScore;
         return score;
@@ -474,19 +469,8 @@ final class EncoderDecoderLayer extends OutputLayerImpl<EncoderDecoder> {
         assertInputSet(false);
         Pass p = new Pass(mgr, ArrayType.FF_WORKING_MEM, false, unpack());
         LossRows sel = selection(p.in);
-        double[] rl = rowLosses(p, sel);
         int b = p.in.b();
-        double[] num = new double[b];
-        double[] den = new double[b];
-        for (int i = 0; i < rl.length; i++) {
-            int ex = sel.rows()[i] / p.in.td();
-            num[ex] += sel.weights()[i] * rl[i];
-            den[ex] += sel.weights()[i];
-        }
-        double[] out = new double[b];
-        for (int i = 0; i < b; i++) {
-            out[i] = (den[i] > 0 ? num[i] / den[i] : 0) + fullNetRegScore;
-        }
+        double[] out = sel.perExample(rowLosses(p, sel), b, p.in.td(), fullNetRegScore);
         INDArray r = create(mgr, ArrayType.ACTIVATIONS, b, 1);
         r.assign(Nd4j.createFromArray(out).reshape(b, 1).castTo(dataType));
         return r;
