@@ -300,7 +300,7 @@ public final class Seq2SeqModel {
     }
 
     private static boolean isSentinel(SpecialTokens sp, int id) {
-        return id >= 0 && id < sp.size() && sp.tokens().get(id).startsWith("<extra_id_");
+        return id >= 0 && id < sp.size() && SpecialTokens.isSentinel(sp.tokens().get(id));
     }
 
     /** The output tokens after sentinel {@code s} up to the next sentinel, EOS or the end (empty if absent). */
