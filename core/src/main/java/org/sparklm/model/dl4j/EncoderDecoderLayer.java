@@ -589,6 +589,23 @@ final class EncoderDecoderLayer extends OutputLayerImpl<EncoderDecoder> {
         }
     }
 
+    /**
+     * Through {@link #attend}: from the context's gradient dctx [B Tq, d] to those of the queries, keys and values
+     * (into dq, dk, dv); with dBias, also adds the scores' gradient summed over the batch [1, H Tq Tk] to it.
+     */
+    private void attendBackward(Pass p, Sub s, Attention.Shape shape, INDArray dctx, Attention.Operand q,
+                                Attention.Operand k, Attention.Operand v, Attention.Operand dq, Attention.Operand dk,
+                                Attention.Operand dv, INDArray dBias) {
+        int d = shape.h() * shape.dh();
+        INDArray ds = p.a(shape.b(), shape.h(), shape.tq(), shape.tk());
+        Attention.contextBackward(s.probs, v, Attention.Operand.rows(dctx, d, shape.tq()), ds, dv, shape, p.temp());
+        BlockKernels.softmaxBackward(s.probs, ds, null);
+        if (dBias != null) {
+            dBias.addi(ds.reshape('c', shape.b(), (long) shape.h() * shape.tq() * shape.tk()).sum(true, 0));
+        }
+        Attention.scoresBackward(ds, q, k, dq, dk, shape, 1.0 / Math.sqrt(shape.dh()), p.temp());
+    }
+
     /** Through a sublayer's LayerNorm: adds the gradient of its input to the residual stream's dx (in place). */
     private void layerNormBackward(Sub s, INDArray dh, INDArray dx, String gain, String bias) {
         Kernels.layerNormBackward(dh, s.xhat, s.rstd, param(gain), dx, dx, grad(gain), grad(bias));
@@ -631,15 +648,10 @@ final class EncoderDecoderLayer extends OutputLayerImpl<EncoderDecoder> {
         int dh = d / h;
         INDArray dctx = p.a(n, d);
         linearBackward(s.ctx, dx, k + TransformerBlock.W_OUT, k + TransformerBlock.B_OUT, dctx, 0.0);
-        Attention.Shape shape = new Attention.Shape(b, h, t, t, dh);
-        INDArray ds = p.a(b, h, t, t);
         INDArray dqkv = p.a(n, 3L * d);
-        Attention.contextBackward(s.probs, Attention.Operand.v(s.qkv, d, t), Attention.Operand.rows(dctx, d, t), ds,
-            Attention.Operand.v(dqkv, d, t), shape, p.temp());
-        BlockKernels.softmaxBackward(s.probs, ds, null);
-        dBias.addi(ds.reshape('c', b, (long) h * t * t).sum(true, 0));
-        Attention.scoresBackward(ds, Attention.Operand.q(s.qkv, d, t), Attention.Operand.k(s.qkv, d, t),
-            Attention.Operand.q(dqkv, d, t), Attention.Operand.k(dqkv, d, t), shape, 1.0 / Math.sqrt(dh), p.temp());
+        attendBackward(p, s, new Attention.Shape(b, h, t, t, dh), dctx, Attention.Operand.q(s.qkv, d, t),
+            Attention.Operand.k(s.qkv, d, t), Attention.Operand.v(s.qkv, d, t), Attention.Operand.q(dqkv, d, t),
+            Attention.Operand.k(dqkv, d, t), Attention.Operand.v(dqkv, d, t), dBias);
         INDArray dhh = p.a(n, d);
         linearBackward(s.h, dqkv, k + TransformerBlock.W_QKV, k + TransformerBlock.B_QKV, dhh, 0.0);
         layerNormBackward(s, dhh, dx, k + TransformerBlock.LN1_GAIN, k + TransformerBlock.LN1_BIAS);
@@ -657,16 +669,12 @@ final class EncoderDecoderLayer extends OutputLayerImpl<EncoderDecoder> {
         int dh = d / h;
         INDArray dctx = p.a(n, d);
         linearBackward(s.ctx, dy, k + EncoderDecoder.W_CROSS_OUT, k + EncoderDecoder.B_CROSS_OUT, dctx, 0.0);
-        Attention.Shape shape = new Attention.Shape(b, h, td, te, dh);
-        INDArray ds = p.a(b, h, td, te);
         INDArray dkv = p.a((long) b * te, 2L * d);
-        Attention.contextBackward(s.probs, new Attention.Operand(s.kv, d, 2 * d, te),
-            Attention.Operand.rows(dctx, d, td), ds, new Attention.Operand(dkv, d, 2 * d, te), shape, p.temp());
-        BlockKernels.softmaxBackward(s.probs, ds, null);
         INDArray dq = p.a(n, d);
-        Attention.scoresBackward(ds, Attention.Operand.rows(s.qkv, d, td), new Attention.Operand(s.kv, 0, 2 * d, te),
-            Attention.Operand.rows(dq, d, td), new Attention.Operand(dkv, 0, 2 * d, te), shape, 1.0 / Math.sqrt(dh),
-            p.temp());
+        attendBackward(p, s, new Attention.Shape(b, h, td, te, dh), dctx, Attention.Operand.rows(s.qkv, d, td),
+            new Attention.Operand(s.kv, 0, 2 * d, te), new Attention.Operand(s.kv, d, 2 * d, te),
+            Attention.Operand.rows(dq, d, td), new Attention.Operand(dkv, 0, 2 * d, te),
+            new Attention.Operand(dkv, d, 2 * d, te), null);
         linearBackward(enc, dkv, k + EncoderDecoder.W_KV, k + EncoderDecoder.B_KV, dEnc, 1.0);
         INDArray dhc = p.a(n, d);
         linearBackward(s.h, dq, k + EncoderDecoder.W_Q, k + EncoderDecoder.B_Q, dhc, 0.0);
