@@ -2,6 +2,7 @@ package org.sparklm.model;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -9,7 +10,6 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.sparklm.tokenizer.SpecialTokens;
 import org.sparklm.tokenizer.Tokenizer;
 
@@ -69,32 +69,50 @@ public final class Seq2SeqModel {
             throw new IllegalArgumentException("the decoder output would exceed its context of "
                 + config.decoderContext() + " tokens");
         }
+        float[] out = probabilities(Collections.nCopies(b, encoder), prefixes);
+        int v = config.vocabSize();
+        float[][] probs = new float[b][];
+        for (int i = 0; i < b; i++) {
+            int at = (i * td + prefixes.get(i).length) * v;
+            probs[i] = Arrays.copyOfRange(out, at, at + v);
+        }
+        return probs;
+    }
+
+    /**
+     * One forward pass over padded, masked rows: encoder input i is {@code encoders[i]}, decoder input i the start id
+     * then {@code continuations[i]}. Returns the next-token probabilities {@code [B, Td, V]} flattened (c order), Td
+     * the longest decoder input.
+     */
+    private float[] probabilities(List<int[]> encoders, List<int[]> continuations) {
+        int b = encoders.size();
+        int te = 1;
+        int td = 1;
+        for (int i = 0; i < b; i++) {
+            te = Math.max(te, encoders.get(i).length);
+            td = Math.max(td, continuations.get(i).length + 1);
+        }
         float[][] enc = new float[b][te];
         float[][] encMask = new float[b][te];
         float[][] dec = new float[b][td];
         float[][] decMask = new float[b][td];
         for (int i = 0; i < b; i++) {
-            for (int j = 0; j < te; j++) {
-                enc[i][j] = check(encoder[j]);
+            int[] e = encoders.get(i);
+            for (int j = 0; j < e.length; j++) {
+                enc[i][j] = check(e[j]);
                 encMask[i][j] = 1;
             }
-            int[] p = prefixes.get(i);
+            int[] c = continuations.get(i);
             dec[i][0] = startId;
             decMask[i][0] = 1;
-            for (int j = 0; j < p.length; j++) {
-                dec[i][j + 1] = check(p[j]);
+            for (int j = 0; j < c.length; j++) {
+                dec[i][j + 1] = check(c[j]);
                 decMask[i][j + 1] = 1;
             }
         }
         INDArray[] in = {Nd4j.createFromArray(enc), Nd4j.createFromArray(dec)};
         INDArray[] masks = {Nd4j.createFromArray(encMask), Nd4j.createFromArray(decMask)};
-        INDArray out = net.output(false, in, masks)[0];                   // [B, Td, V]
-        float[][] probs = new float[b][];
-        for (int i = 0; i < b; i++) {
-            probs[i] = out.get(NDArrayIndex.point(i), NDArrayIndex.point(prefixes.get(i).length), NDArrayIndex.all())
-                .dup().castTo(DataType.FLOAT).toFloatVector();
-        }
-        return probs;
+        return net.output(false, in, masks)[0].castTo(DataType.FLOAT).dup('c').data().asFloat();
     }
 
     /**
@@ -107,10 +125,8 @@ public final class Seq2SeqModel {
         if (b == 0 || targets.size() != b) {
             throw new IllegalArgumentException(b + " encoder inputs and " + targets.size() + " targets");
         }
-        int te = 1;
         int td = 1;
         for (int i = 0; i < b; i++) {
-            te = Math.max(te, encoders.get(i).length);
             td = Math.max(td, targets.get(i).length);
             if (encoders.get(i).length == 0 || encoders.get(i).length > config.encoderContext()
                 || targets.get(i).length == 0 || targets.get(i).length > config.decoderContext()) {
@@ -119,25 +135,8 @@ public final class Seq2SeqModel {
                     + " tokens needed, got " + encoders.get(i).length + " and " + targets.get(i).length);
             }
         }
-        float[][] enc = new float[b][te];
-        float[][] encMask = new float[b][te];
-        float[][] dec = new float[b][td];
-        float[][] decMask = new float[b][td];
-        for (int i = 0; i < b; i++) {
-            int[] e = encoders.get(i);
-            for (int j = 0; j < e.length; j++) {
-                enc[i][j] = check(e[j]);
-                encMask[i][j] = 1;
-            }
-            int[] t = targets.get(i);
-            for (int j = 0; j < t.length; j++) {
-                dec[i][j] = j == 0 ? startId : check(t[j - 1]);
-                decMask[i][j] = 1;
-            }
-        }
-        INDArray[] in = {Nd4j.createFromArray(enc), Nd4j.createFromArray(dec)};
-        INDArray[] masks = {Nd4j.createFromArray(encMask), Nd4j.createFromArray(decMask)};
-        float[] out = net.output(false, in, masks)[0].castTo(DataType.FLOAT).dup('c').data().asFloat();
+        float[] out = probabilities(encoders,
+            targets.stream().map(t -> Arrays.copyOf(t, t.length - 1)).toList());      // shifted right
         int v = config.vocabSize();
         float[][] probs = new float[b][];
         for (int i = 0; i < b; i++) {
@@ -301,7 +300,7 @@ public final class Seq2SeqModel {
     }
 
     private static boolean isSentinel(SpecialTokens sp, int id) {
-        return id >= 0 && id < sp.size() && sp.tokens().get(id).startsWith("<extra_id_");
+        return id >= 0 && id < sp.size() && SpecialTokens.isSentinel(sp.tokens().get(id));
     }
 
     /** The output tokens after sentinel {@code s} up to the next sentinel, EOS or the end (empty if absent). */

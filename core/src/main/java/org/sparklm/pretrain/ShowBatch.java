@@ -186,6 +186,12 @@ public final class ShowBatch {
         boolean seq2seq = objective.isSeq2Seq();
         int n = (int) batch.getFeatures(0).size(0);
         List<ObjectNode> out = new ArrayList<>(n);
+        java.util.Set<Integer> sentinels = new java.util.HashSet<>();
+        if (objective == Objective.SPAN) {
+            for (int id : SpanCorruption.sentinels(tok.specialTokens())) {
+                sentinels.add(id);
+            }
+        }
         for (int i = 0; i < n; i++) {
             int[] input = ids(batch.getFeatures(0), i);
             int[] inputMask = mask(batch.getFeaturesMaskArrays(), 0, i, input.length);
@@ -225,10 +231,6 @@ public final class ShowBatch {
                 // span i: what follows sentinel i up to the next sentinel or the final EOS (an [EOS] inside a span
                 // is a document boundary of the shards, part of the text)
                 ArrayNode spans = o.putArray("spans");
-                java.util.Set<Integer> sentinels = new java.util.HashSet<>();
-                for (int id : SpanCorruption.sentinels(tok.specialTokens())) {
-                    sentinels.add(id);
-                }
                 ObjectNode cur = null;
                 List<Integer> ids = new ArrayList<>();
                 for (int j = 0; j < tgtLen; j++) {

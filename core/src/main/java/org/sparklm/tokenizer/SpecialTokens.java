@@ -53,9 +53,16 @@ public record SpecialTokens(List<String> tokens) {
         return new SpecialTokens(t);
     }
 
+    private static final String SENTINEL_PREFIX = "<extra_id_";
+
     /** The i-th span-corruption sentinel, {@code <extra_id_i>}. */
     public static String sentinel(int i) {
-        return "<extra_id_" + i + ">";
+        return SENTINEL_PREFIX + i + ">";
+    }
+
+    /** Whether a token is named as a span-corruption sentinel ({@code <extra_id_...}). */
+    public static boolean isSentinel(String token) {
+        return token.startsWith(SENTINEL_PREFIX);
     }
 
     /**

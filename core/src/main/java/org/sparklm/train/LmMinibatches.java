@@ -155,9 +155,7 @@ public final class LmMinibatches implements Serializable {
                     windows.add(sw.window(ShardWindows.randomPosition(seed, step, w, b, sw.positions())));
                     index[b] = (step * workers + w) * batch + b;
                 }
-                out.add(seq2seq != null ? seq2seqBatch(windows, index, seed)
-                    : objective == Objective.CLM ? LmBatches.clm(windows, -1)
-                    : LmBatches.mlm(windows, index, epochOf(step), masker, -1));
+                out.add(batchOf(windows, index, epochOf(step), masker, seed));
             }
         }
         return out;
@@ -186,12 +184,22 @@ public final class LmMinibatches implements Serializable {
                     windows.add(it.next());
                 }
                 long[] used = Arrays.copyOf(index, windows.size());
-                out.add(seq2seq != null ? seq2seqBatch(windows, used, EVAL_CORRUPTION_SEED)
-                    : objective == Objective.CLM ? LmBatches.clm(windows, -1)
-                    : LmBatches.mlm(windows, used, 0, masker, -1));
+                out.add(batchOf(windows, used, 0, masker, EVAL_CORRUPTION_SEED));
             }
         }
         return out;
+    }
+
+    /**
+     * The minibatch of windows for this objective: clm as they are, mlm masked by (epoch, index[i]), encoder-decoder
+     * corrupted or split by (drawSeed, index[i]).
+     */
+    private MultiDataSet batchOf(List<int[]> windows, long[] index, long epoch, MlmMasker masker, long drawSeed) {
+        if (seq2seq != null) {
+            return seq2seqBatch(windows, index, drawSeed);
+        }
+        return objective == Objective.CLM ? LmBatches.clm(windows, -1)
+            : LmBatches.mlm(windows, index, epoch, masker, -1);
     }
 
     /** The encoder-decoder minibatch of windows: window i corrupted or split with the generator of (drawSeed, index[i]). */

@@ -117,8 +117,8 @@ public final class MlmMasker {
         return h;
     }
 
-    /** MurmurHash3's 64-bit finaliser. */
-    private static long fmix(long k) {
+    /** MurmurHash3's 64-bit finaliser (also {@link Seq2SeqSpec#rng}'s). */
+    static long fmix(long k) {
         k ^= k >>> 33;
         k *= 0xFF51AFD7ED558CCDL;
         k ^= k >>> 33;

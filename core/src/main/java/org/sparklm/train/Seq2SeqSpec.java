@@ -124,18 +124,8 @@ public final class Seq2SeqSpec implements Serializable {
 
     /** The generator of one draw: a pure function of a seed and the draw's index. */
     public static SplittableRandom rng(long seed, long index) {
-        long h = fmix(seed ^ 0x5DEECE66DL);
-        h = fmix(h + index * 0x9E3779B97F4A7C15L);
+        long h = MlmMasker.fmix(seed ^ 0x5DEECE66DL);
+        h = MlmMasker.fmix(h + index * 0x9E3779B97F4A7C15L);
         return new SplittableRandom(h);
-    }
-
-    /** MurmurHash3's 64-bit finaliser. */
-    private static long fmix(long k) {
-        k ^= k >>> 33;
-        k *= 0xFF51AFD7ED558CCDL;
-        k ^= k >>> 33;
-        k *= 0xC4CEB9FE1A85EC53L;
-        k ^= k >>> 33;
-        return k;
     }
 }

@@ -45,6 +45,15 @@ public final class EncoderDecoder extends TransformerLayerConf {
     public static final String ENC_LN_BIAS = "elnfb";
     public static final String DEC_LN_GAIN = "dlnfg";
     public static final String DEC_LN_BIAS = "dlnfb";
+    /** The cross-attention of a decoder block (the rest of a block's keys are {@link TransformerBlock}'s). */
+    public static final String LNC_GAIN = "lncg";
+    public static final String LNC_BIAS = "lncb";
+    public static final String W_Q = "wq";
+    public static final String B_Q = "bq";
+    public static final String W_KV = "wkv";
+    public static final String B_KV = "bkv";
+    public static final String W_CROSS_OUT = "wco";
+    public static final String B_CROSS_OUT = "bco";
 
     private int vocabSize;
     private int heads;
@@ -98,19 +107,19 @@ public final class EncoderDecoder extends TransformerLayerConf {
         all.add(ParamSpec.embedding(EMBED, vocabSize, d, initStd));
         // matrices (decayed), then everything else: two DL4J updater blocks after the embedding's
         for (int i = 0; i < encoderLayers; i++) {
-            all.add(ParamSpec.weight(enc(i, "wqkv"), d, 3 * d, initStd));
-            all.add(ParamSpec.weight(enc(i, "wo"), d, d, resE));
-            all.add(ParamSpec.weight(enc(i, "w1"), d, f, initStd));
-            all.add(ParamSpec.weight(enc(i, "w2"), f, d, resE));
+            all.add(ParamSpec.weight(enc(i, TransformerBlock.W_QKV), d, 3 * d, initStd));
+            all.add(ParamSpec.weight(enc(i, TransformerBlock.W_OUT), d, d, resE));
+            all.add(ParamSpec.weight(enc(i, TransformerBlock.W_FC), d, f, initStd));
+            all.add(ParamSpec.weight(enc(i, TransformerBlock.W_PROJ), f, d, resE));
         }
         for (int j = 0; j < decoderLayers; j++) {
-            all.add(ParamSpec.weight(dec(j, "wqkv"), d, 3 * d, initStd));
-            all.add(ParamSpec.weight(dec(j, "wo"), d, d, resD));
-            all.add(ParamSpec.weight(dec(j, "wq"), d, d, initStd));
-            all.add(ParamSpec.weight(dec(j, "wkv"), d, 2 * d, initStd));
-            all.add(ParamSpec.weight(dec(j, "wco"), d, d, resD));
-            all.add(ParamSpec.weight(dec(j, "w1"), d, f, initStd));
-            all.add(ParamSpec.weight(dec(j, "w2"), f, d, resD));
+            all.add(ParamSpec.weight(dec(j, TransformerBlock.W_QKV), d, 3 * d, initStd));
+            all.add(ParamSpec.weight(dec(j, TransformerBlock.W_OUT), d, d, resD));
+            all.add(ParamSpec.weight(dec(j, W_Q), d, d, initStd));
+            all.add(ParamSpec.weight(dec(j, W_KV), d, 2 * d, initStd));
+            all.add(ParamSpec.weight(dec(j, W_CROSS_OUT), d, d, resD));
+            all.add(ParamSpec.weight(dec(j, TransformerBlock.W_FC), d, f, initStd));
+            all.add(ParamSpec.weight(dec(j, TransformerBlock.W_PROJ), f, d, resD));
         }
         if (!tied) {
             all.add(ParamSpec.weight(HEAD, d, vocabSize, initStd));
@@ -132,21 +141,21 @@ public final class EncoderDecoder extends TransformerLayerConf {
 
     private void blockVectors(List<ParamSpec> all, String p, boolean cross) {
         long d = dModel;
-        all.add(ParamSpec.gain(p + "ln1g", d));
-        all.add(ParamSpec.bias(p + "ln1b", d));
-        all.add(ParamSpec.bias(p + "bqkv", 3 * d));
-        all.add(ParamSpec.bias(p + "bo", d));
+        all.add(ParamSpec.gain(p + TransformerBlock.LN1_GAIN, d));
+        all.add(ParamSpec.bias(p + TransformerBlock.LN1_BIAS, d));
+        all.add(ParamSpec.bias(p + TransformerBlock.B_QKV, 3 * d));
+        all.add(ParamSpec.bias(p + TransformerBlock.B_OUT, d));
         if (cross) {
-            all.add(ParamSpec.gain(p + "lncg", d));
-            all.add(ParamSpec.bias(p + "lncb", d));
-            all.add(ParamSpec.bias(p + "bq", d));
-            all.add(ParamSpec.bias(p + "bkv", 2 * d));
-            all.add(ParamSpec.bias(p + "bco", d));
+            all.add(ParamSpec.gain(p + LNC_GAIN, d));
+            all.add(ParamSpec.bias(p + LNC_BIAS, d));
+            all.add(ParamSpec.bias(p + B_Q, d));
+            all.add(ParamSpec.bias(p + B_KV, 2 * d));
+            all.add(ParamSpec.bias(p + B_CROSS_OUT, d));
         }
-        all.add(ParamSpec.gain(p + "ln2g", d));
-        all.add(ParamSpec.bias(p + "ln2b", d));
-        all.add(ParamSpec.bias(p + "b1", dFf));
-        all.add(ParamSpec.bias(p + "b2", d));
+        all.add(ParamSpec.gain(p + TransformerBlock.LN2_GAIN, d));
+        all.add(ParamSpec.bias(p + TransformerBlock.LN2_BIAS, d));
+        all.add(ParamSpec.bias(p + TransformerBlock.B_FC, dFf));
+        all.add(ParamSpec.bias(p + TransformerBlock.B_PROJ, d));
     }
 
     @Override

@@ -200,30 +200,15 @@ final class EncoderDecoderLayer extends OutputLayerImpl<EncoderDecoder> {
     private Sub selfAttention(Pass p, INDArray x, String k, int t, INDArray bias, INDArray pad) {
         EncoderDecoder c = layerConf();
         int b = p.in.b();
-        long n = (long) b * t;
         int d = c.getDModel();
         int h = c.getHeads();
         int dh = d / h;
         Sub s = new Sub();
-        layerNorm(p, s, x, k + "ln1g", k + "ln1b");
-        s.qkv = p.a(n, 3L * d);
-        MatrixThreads.gemm(s.h, param(k + "wqkv"), s.qkv, false, false, 1.0, 0.0);
-        BlockKernels.addBias(s.qkv, param(k + "bqkv"));
-        Attention.Shape shape = new Attention.Shape(b, h, t, t, dh);
-        s.probs = p.a(b, h, t, t);
-        Attention.scores(Attention.Operand.q(s.qkv, d, t), Attention.Operand.k(s.qkv, d, t), s.probs, shape,
-            1.0 / Math.sqrt(dh), p.temp());
-        s.probs.reshape('c', b, (long) h * t * t).addiRowVector(bias);
-        if (pad != null) {
-            Nd4j.getExecutioner().exec(new BroadcastAddOp(s.probs, pad, s.probs, 0, 3));
-        }
-        Nd4j.exec(new SoftMax(s.probs, s.probs, -1));
-        s.ctx = p.a(n, d);
-        Attention.context(s.probs, Attention.Operand.v(s.qkv, d, t), Attention.Operand.rows(s.ctx, d, t), shape,
-            p.temp());
-        INDArray a = p.a(n, d);
-        MatrixThreads.gemm(s.ctx, param(k + "wo"), a, false, false, 1.0, 0.0);
-        BlockKernels.residual(x, a, param(k + "bo"), null, x);
+        layerNorm(p, s, x, k + TransformerBlock.LN1_GAIN, k + TransformerBlock.LN1_BIAS);
+        s.qkv = linear(p, s.h, k + TransformerBlock.W_QKV, k + TransformerBlock.B_QKV, 3 * d);
+        attend(p, s, new Attention.Shape(b, h, t, t, dh), Attention.Operand.q(s.qkv, d, t),
+            Attention.Operand.k(s.qkv, d, t), Attention.Operand.v(s.qkv, d, t), bias, pad);
+        residual(p, s.ctx, k + TransformerBlock.W_OUT, k + TransformerBlock.B_OUT, x);
         return s;
     }
 
@@ -233,50 +218,71 @@ final class EncoderDecoderLayer extends OutputLayerImpl<EncoderDecoder> {
         int b = p.in.b();
         int te = p.in.te();
         int td = p.in.td();
-        long n = (long) b * td;
         int d = c.getDModel();
         int h = c.getHeads();
         int dh = d / h;
         Sub s = new Sub();
-        layerNorm(p, s, y, k + "lncg", k + "lncb");
-        s.qkv = p.a(n, d);
-        MatrixThreads.gemm(s.h, param(k + "wq"), s.qkv, false, false, 1.0, 0.0);
-        BlockKernels.addBias(s.qkv, param(k + "bq"));
-        s.kv = p.a((long) b * te, 2L * d);
-        MatrixThreads.gemm(enc, param(k + "wkv"), s.kv, false, false, 1.0, 0.0);
-        BlockKernels.addBias(s.kv, param(k + "bkv"));
-        Attention.Shape shape = new Attention.Shape(b, h, td, te, dh);
-        s.probs = p.a(b, h, td, te);
-        Attention.scores(Attention.Operand.rows(s.qkv, d, td), new Attention.Operand(s.kv, 0, 2 * d, te), s.probs,
-            shape, 1.0 / Math.sqrt(dh), p.temp());
-        Nd4j.getExecutioner().exec(new BroadcastAddOp(s.probs, p.pad, s.probs, 0, 3));
-        Nd4j.exec(new SoftMax(s.probs, s.probs, -1));
-        s.ctx = p.a(n, d);
-        Attention.context(s.probs, new Attention.Operand(s.kv, d, 2 * d, te), Attention.Operand.rows(s.ctx, d, td),
-            shape, p.temp());
-        INDArray a = p.a(n, d);
-        MatrixThreads.gemm(s.ctx, param(k + "wco"), a, false, false, 1.0, 0.0);
-        BlockKernels.residual(y, a, param(k + "bco"), null, y);
+        layerNorm(p, s, y, k + EncoderDecoder.LNC_GAIN, k + EncoderDecoder.LNC_BIAS);
+        s.qkv = linear(p, s.h, k + EncoderDecoder.W_Q, k + EncoderDecoder.B_Q, d);
+        s.kv = linear(p, enc, k + EncoderDecoder.W_KV, k + EncoderDecoder.B_KV, 2 * d);
+        attend(p, s, new Attention.Shape(b, h, td, te, dh), Attention.Operand.rows(s.qkv, d, td),
+            new Attention.Operand(s.kv, 0, 2 * d, te), new Attention.Operand(s.kv, d, 2 * d, te), null, p.pad);
+        residual(p, s.ctx, k + EncoderDecoder.W_CROSS_OUT, k + EncoderDecoder.B_CROSS_OUT, y);
         return s;
+    }
+
+    /** {@code x W + b} as a new [N, width] array; x [N, d]. */
+    private INDArray linear(Pass p, INDArray x, String w, String bias, int width) {
+        INDArray out = p.a(x.size(0), width);
+        MatrixThreads.gemm(x, param(w), out, false, false, 1.0, 0.0);
+        BlockKernels.addBias(out, param(bias));
+        return out;
+    }
+
+    /**
+     * Attention of one sublayer: {@code s.probs = softmax(Q K^T / sqrt(d_head) + bias + pad)} (bias [1, H Tq Tk]
+     * added to every batch row, pad [B, Tk] to every head and query; either may be null) and the context
+     * {@code s.ctx = probs V} as [B Tq, d] rows.
+     */
+    private void attend(Pass p, Sub s, Attention.Shape shape, Attention.Operand q, Attention.Operand k,
+                        Attention.Operand v, INDArray bias, INDArray pad) {
+        int b = shape.b();
+        int h = shape.h();
+        int d = h * shape.dh();
+        s.probs = p.a(b, h, shape.tq(), shape.tk());
+        Attention.scores(q, k, s.probs, shape, 1.0 / Math.sqrt(shape.dh()), p.temp());
+        if (bias != null) {
+            s.probs.reshape('c', b, (long) h * shape.tq() * shape.tk()).addiRowVector(bias);
+        }
+        if (pad != null) {
+            Nd4j.getExecutioner().exec(new BroadcastAddOp(s.probs, pad, s.probs, 0, 3));
+        }
+        Nd4j.exec(new SoftMax(s.probs, s.probs, -1));
+        s.ctx = p.a((long) b * shape.tq(), d);
+        Attention.context(s.probs, v, Attention.Operand.rows(s.ctx, d, shape.tq()), shape, p.temp());
+    }
+
+    /** The residual update {@code x += a W + b} of a branch output a [N, width]. */
+    private void residual(Pass p, INDArray a, String w, String bias, INDArray x) {
+        INDArray m = p.a(x.size(0), x.size(1));
+        MatrixThreads.gemm(a, param(w), m, false, false, 1.0, 0.0);
+        BlockKernels.residual(x, m, param(bias), null, x);
     }
 
     /** x += W_2 GELU(W_1 LN(x) + b_1) + b_2. */
     private Sub mlp(Pass p, INDArray x, String k) {
         long n = x.size(0);
-        int d = layerConf().getDModel();
         long dff = layerConf().getDFf();
         Sub s = new Sub();
-        layerNorm(p, s, x, k + "ln2g", k + "ln2b");
+        layerNorm(p, s, x, k + TransformerBlock.LN2_GAIN, k + TransformerBlock.LN2_BIAS);
         s.f = p.a(n, dff);
-        MatrixThreads.gemm(s.h, param(k + "w1"), s.f, false, false, 1.0, 0.0);
+        MatrixThreads.gemm(s.h, param(k + TransformerBlock.W_FC), s.f, false, false, 1.0, 0.0);
         s.sig = p.a(n, dff);
         s.g = p.a(n, dff);
-        BlockKernels.geluInput(s.f, param(k + "b1"), s.sig);
+        BlockKernels.geluInput(s.f, param(k + TransformerBlock.B_FC), s.sig);
         Nd4j.exec(new Sigmoid(s.sig, s.sig));
         s.f.mul(s.sig, s.g);
-        INDArray m = p.a(n, d);
-        MatrixThreads.gemm(s.g, param(k + "w2"), m, false, false, 1.0, 0.0);
-        BlockKernels.residual(x, m, param(k + "b2"), null, x);
+        residual(p, s.g, k + TransformerBlock.W_PROJ, k + TransformerBlock.B_PROJ, x);
         return s;
     }
 
@@ -452,12 +458,7 @@ final class EncoderDecoderLayer extends OutputLayerImpl<EncoderDecoder> {
         if (!hasLoss()) {
             Pass p = new Pass(mgr, ArrayType.FF_WORKING_MEM, false, unpack());
             LossRows sel = selection(p.in);
-            double[] rl = rowLosses(p, sel);
-            double total = 0;
-            for (int i = 0; i < rl.length; i++) {
-                total += sel.weights()[i] * rl[i];
-            }
-            lossOf(total);
+            lossOf(sel.total(rowLosses(p, sel)));
         }
         score = loss + fullNetRegScore;
         return score;
@@ -468,19 +469,8 @@ final class EncoderDecoderLayer extends OutputLayerImpl<EncoderDecoder> {
         assertInputSet(false);
         Pass p = new Pass(mgr, ArrayType.FF_WORKING_MEM, false, unpack());
         LossRows sel = selection(p.in);
-        double[] rl = rowLosses(p, sel);
         int b = p.in.b();
-        double[] num = new double[b];
-        double[] den = new double[b];
-        for (int i = 0; i < rl.length; i++) {
-            int ex = sel.rows()[i] / p.in.td();
-            num[ex] += sel.weights()[i] * rl[i];
-            den[ex] += sel.weights()[i];
-        }
-        double[] out = new double[b];
-        for (int i = 0; i < b; i++) {
-            out[i] = (den[i] > 0 ? num[i] / den[i] : 0) + fullNetRegScore;
-        }
+        double[] out = sel.perExample(rowLosses(p, sel), b, p.in.td(), fullNetRegScore);
         INDArray r = create(mgr, ArrayType.ACTIVATIONS, b, 1);
         r.assign(Nd4j.createFromArray(out).reshape(b, 1).castTo(dataType));
         return r;
@@ -599,19 +589,53 @@ final class EncoderDecoderLayer extends OutputLayerImpl<EncoderDecoder> {
         }
     }
 
+    /**
+     * Through {@link #attend}: from the context's gradient dctx [B Tq, d] to those of the queries, keys and values
+     * (into dq, dk, dv); with dBias, also adds the scores' gradient summed over the batch [1, H Tq Tk] to it.
+     */
+    private void attendBackward(Pass p, Sub s, Attention.Shape shape, INDArray dctx, Attention.Operand q,
+                                Attention.Operand k, Attention.Operand v, Attention.Operand dq, Attention.Operand dk,
+                                Attention.Operand dv, INDArray dBias) {
+        int d = shape.h() * shape.dh();
+        INDArray ds = p.a(shape.b(), shape.h(), shape.tq(), shape.tk());
+        Attention.contextBackward(s.probs, v, Attention.Operand.rows(dctx, d, shape.tq()), ds, dv, shape, p.temp());
+        BlockKernels.softmaxBackward(s.probs, ds, null);
+        if (dBias != null) {
+            dBias.addi(ds.reshape('c', shape.b(), (long) shape.h() * shape.tq() * shape.tk()).sum(true, 0));
+        }
+        Attention.scoresBackward(ds, q, k, dq, dk, shape, 1.0 / Math.sqrt(shape.dh()), p.temp());
+    }
+
+    /** Through a sublayer's LayerNorm: adds the gradient of its input to the residual stream's dx (in place). */
+    private void layerNormBackward(Sub s, INDArray dh, INDArray dx, String gain, String bias) {
+        Kernels.layerNormBackward(dh, s.xhat, s.rstd, param(gain), dx, dx, grad(gain), grad(bias));
+    }
+
+    /**
+     * Through {@code out = x W + b}, given dOut: the bias's and the weight's gradients, and
+     * {@code dx = beta dx + dOut W^T} (beta 1 accumulates, as for the encoder output that every cross-attention reads).
+     */
+    private void linearBackward(INDArray x, INDArray dOut, String w, String bias, INDArray dx, double beta) {
+        BlockKernels.columnSums(dOut, grad(bias));
+        linearWeightBackward(x, dOut, w, dx, beta);
+    }
+
+    /** {@link #linearBackward} for a weight whose bias gradient is already taken (GELU's backward sums it). */
+    private void linearWeightBackward(INDArray x, INDArray dOut, String w, INDArray dx, double beta) {
+        MatrixThreads.gemm(x, dOut, grad(w), true, false, 1.0, 0.0);
+        MatrixThreads.gemm(dOut, param(w), dx, false, true, 1.0, beta);
+    }
+
     /** Through x += W_2 GELU(W_1 LN(x) + b_1) + b_2: dx (in place) and the parameters' gradients. */
     private void mlpBackward(Pass p, Sub s, INDArray dx, String k) {
         long n = dx.size(0);
         long dff = layerConf().getDFf();
-        BlockKernels.branchGradient(dx, null, null, grad(k + "b2"));
-        MatrixThreads.gemm(s.g, dx, grad(k + "w2"), true, false, 1.0, 0.0);
         INDArray dg = p.a(n, dff);
-        MatrixThreads.gemm(dx, param(k + "w2"), dg, false, true, 1.0, 0.0);
-        BlockKernels.geluBackward(s.f, s.sig, dg, dg, grad(k + "b1"));
-        MatrixThreads.gemm(s.h, dg, grad(k + "w1"), true, false, 1.0, 0.0);
+        linearBackward(s.g, dx, k + TransformerBlock.W_PROJ, k + TransformerBlock.B_PROJ, dg, 0.0);
+        BlockKernels.geluBackward(s.f, s.sig, dg, dg, grad(k + TransformerBlock.B_FC));
         INDArray dh = p.a(n, dx.size(1));
-        MatrixThreads.gemm(dg, param(k + "w1"), dh, false, true, 1.0, 0.0);
-        Kernels.layerNormBackward(dh, s.xhat, s.rstd, param(k + "ln2g"), dx, dx, grad(k + "ln2g"), grad(k + "ln2b"));
+        linearWeightBackward(s.h, dg, k + TransformerBlock.W_FC, dh, 0.0);
+        layerNormBackward(s, dh, dx, k + TransformerBlock.LN2_GAIN, k + TransformerBlock.LN2_BIAS);
     }
 
     /** Through x += W_o SelfAttention(LN(x)) + b_o; adds the scores' gradient summed over the batch to dBias. */
@@ -622,25 +646,15 @@ final class EncoderDecoderLayer extends OutputLayerImpl<EncoderDecoder> {
         int d = c.getDModel();
         int h = c.getHeads();
         int dh = d / h;
-        BlockKernels.branchGradient(dx, null, null, grad(k + "bo"));
-        MatrixThreads.gemm(s.ctx, dx, grad(k + "wo"), true, false, 1.0, 0.0);
         INDArray dctx = p.a(n, d);
-        MatrixThreads.gemm(dx, param(k + "wo"), dctx, false, true, 1.0, 0.0);
-        Attention.Shape shape = new Attention.Shape(b, h, t, t, dh);
-        INDArray ds = p.a(b, h, t, t);
+        linearBackward(s.ctx, dx, k + TransformerBlock.W_OUT, k + TransformerBlock.B_OUT, dctx, 0.0);
         INDArray dqkv = p.a(n, 3L * d);
-        Attention.contextBackward(s.probs, Attention.Operand.v(s.qkv, d, t), Attention.Operand.rows(dctx, d, t), ds,
-            Attention.Operand.v(dqkv, d, t), shape, p.temp());
-        BlockKernels.softmaxBackward(s.probs, ds, null);
-        dBias.addi(ds.reshape('c', b, (long) h * t * t).sum(true, 0));
-        Attention.scoresBackward(ds, Attention.Operand.q(s.qkv, d, t), Attention.Operand.k(s.qkv, d, t),
-            Attention.Operand.q(dqkv, d, t), Attention.Operand.k(dqkv, d, t), shape, 1.0 / Math.sqrt(dh), p.temp());
-        BlockKernels.columnSums(dqkv, grad(k + "bqkv"));
-        MatrixThreads.gemm(s.h, dqkv, grad(k + "wqkv"), true, false, 1.0, 0.0);
+        attendBackward(p, s, new Attention.Shape(b, h, t, t, dh), dctx, Attention.Operand.q(s.qkv, d, t),
+            Attention.Operand.k(s.qkv, d, t), Attention.Operand.v(s.qkv, d, t), Attention.Operand.q(dqkv, d, t),
+            Attention.Operand.k(dqkv, d, t), Attention.Operand.v(dqkv, d, t), dBias);
         INDArray dhh = p.a(n, d);
-        MatrixThreads.gemm(dqkv, param(k + "wqkv"), dhh, false, true, 1.0, 0.0);
-        Kernels.layerNormBackward(dhh, s.xhat, s.rstd, param(k + "ln1g"), dx, dx, grad(k + "ln1g"),
-            grad(k + "ln1b"));
+        linearBackward(s.h, dqkv, k + TransformerBlock.W_QKV, k + TransformerBlock.B_QKV, dhh, 0.0);
+        layerNormBackward(s, dhh, dx, k + TransformerBlock.LN1_GAIN, k + TransformerBlock.LN1_BIAS);
     }
 
     /** Through y += W_co CrossAttention(LN(y), enc) + b_co: dy in place, the encoder output's gradient into dEnc. */
@@ -653,29 +667,18 @@ final class EncoderDecoderLayer extends OutputLayerImpl<EncoderDecoder> {
         int d = c.getDModel();
         int h = c.getHeads();
         int dh = d / h;
-        BlockKernels.branchGradient(dy, null, null, grad(k + "bco"));
-        MatrixThreads.gemm(s.ctx, dy, grad(k + "wco"), true, false, 1.0, 0.0);
         INDArray dctx = p.a(n, d);
-        MatrixThreads.gemm(dy, param(k + "wco"), dctx, false, true, 1.0, 0.0);
-        Attention.Shape shape = new Attention.Shape(b, h, td, te, dh);
-        INDArray ds = p.a(b, h, td, te);
+        linearBackward(s.ctx, dy, k + EncoderDecoder.W_CROSS_OUT, k + EncoderDecoder.B_CROSS_OUT, dctx, 0.0);
         INDArray dkv = p.a((long) b * te, 2L * d);
-        Attention.contextBackward(s.probs, new Attention.Operand(s.kv, d, 2 * d, te),
-            Attention.Operand.rows(dctx, d, td), ds, new Attention.Operand(dkv, d, 2 * d, te), shape, p.temp());
-        BlockKernels.softmaxBackward(s.probs, ds, null);
         INDArray dq = p.a(n, d);
-        Attention.scoresBackward(ds, Attention.Operand.rows(s.qkv, d, td), new Attention.Operand(s.kv, 0, 2 * d, te),
-            Attention.Operand.rows(dq, d, td), new Attention.Operand(dkv, 0, 2 * d, te), shape, 1.0 / Math.sqrt(dh),
-            p.temp());
-        BlockKernels.columnSums(dq, grad(k + "bq"));
-        MatrixThreads.gemm(s.h, dq, grad(k + "wq"), true, false, 1.0, 0.0);
-        BlockKernels.columnSums(dkv, grad(k + "bkv"));
-        MatrixThreads.gemm(enc, dkv, grad(k + "wkv"), true, false, 1.0, 0.0);
-        MatrixThreads.gemm(dkv, param(k + "wkv"), dEnc, false, true, 1.0, 1.0);
+        attendBackward(p, s, new Attention.Shape(b, h, td, te, dh), dctx, Attention.Operand.rows(s.qkv, d, td),
+            new Attention.Operand(s.kv, 0, 2 * d, te), new Attention.Operand(s.kv, d, 2 * d, te),
+            Attention.Operand.rows(dq, d, td), new Attention.Operand(dkv, 0, 2 * d, te),
+            new Attention.Operand(dkv, d, 2 * d, te), null);
+        linearBackward(enc, dkv, k + EncoderDecoder.W_KV, k + EncoderDecoder.B_KV, dEnc, 1.0);
         INDArray dhc = p.a(n, d);
-        MatrixThreads.gemm(dq, param(k + "wq"), dhc, false, true, 1.0, 0.0);
-        Kernels.layerNormBackward(dhc, s.xhat, s.rstd, param(k + "lncg"), dy, dy, grad(k + "lncg"),
-            grad(k + "lncb"));
+        linearBackward(s.h, dq, k + EncoderDecoder.W_Q, k + EncoderDecoder.B_Q, dhc, 0.0);
+        layerNormBackward(s, dhc, dy, k + EncoderDecoder.LNC_GAIN, k + EncoderDecoder.LNC_BIAS);
     }
 
     @Override

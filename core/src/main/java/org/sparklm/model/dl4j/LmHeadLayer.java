@@ -199,12 +199,7 @@ public final class LmHeadLayer extends OutputLayerImpl<LmHead> {
         checkInput();
         if (!hasLoss()) {
             LossRows sel = selection(input.size(0) * input.size(1));
-            double[] rl = rowLosses(sel, mgr);
-            double total = 0;
-            for (int i = 0; i < rl.length; i++) {
-                total += sel.weights()[i] * rl[i];
-            }
-            lossOf(total);
+            lossOf(sel.total(rowLosses(sel, mgr)));
         }
         score = loss + fullNetRegScore;
         return score;
@@ -218,18 +213,7 @@ public final class LmHeadLayer extends OutputLayerImpl<LmHead> {
         long b = input.size(0);
         long t = input.size(1);
         LossRows sel = selection(b * t);
-        double[] rl = rowLosses(sel, mgr);
-        double[] num = new double[(int) b];
-        double[] den = new double[(int) b];
-        for (int i = 0; i < rl.length; i++) {
-            int ex = (int) (sel.rows()[i] / t);
-            num[ex] += sel.weights()[i] * rl[i];
-            den[ex] += sel.weights()[i];
-        }
-        double[] out = new double[(int) b];
-        for (int i = 0; i < b; i++) {
-            out[i] = (den[i] > 0 ? num[i] / den[i] : 0) + fullNetRegScore;
-        }
+        double[] out = sel.perExample(rowLosses(sel, mgr), (int) b, t, fullNetRegScore);
         INDArray r = create(mgr, ArrayType.ACTIVATIONS, b, 1);
         r.assign(Nd4j.createFromArray(out).reshape(b, 1).castTo(dataType));
         return r;

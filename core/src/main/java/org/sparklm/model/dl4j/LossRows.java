@@ -46,4 +46,32 @@ record LossRows(int[] rows, double[] weights, boolean uniform) {
         }
         return new LossRows(rows, w, uniform);
     }
+
+    /** The loss: the weighted sum of the counted rows' losses ({@code rowLosses[i]} for {@code rows[i]}). */
+    double total(double[] rowLosses) {
+        double total = 0;
+        for (int i = 0; i < rowLosses.length; i++) {
+            total += weights[i] * rowLosses[i];
+        }
+        return total;
+    }
+
+    /**
+     * Per example of {@code length} consecutive rows: the weighted mean loss over its counted rows (0 if none),
+     * plus {@code add}.
+     */
+    double[] perExample(double[] rowLosses, int examples, long length, double add) {
+        double[] num = new double[examples];
+        double[] den = new double[examples];
+        for (int i = 0; i < rowLosses.length; i++) {
+            int ex = (int) (rows[i] / length);
+            num[ex] += weights[i] * rowLosses[i];
+            den[ex] += weights[i];
+        }
+        double[] out = new double[examples];
+        for (int i = 0; i < examples; i++) {
+            out[i] = (den[i] > 0 ? num[i] / den[i] : 0) + add;
+        }
+        return out;
+    }
 }
