@@ -73,22 +73,28 @@ public record PretrainedModel(Checkpoint checkpoint, LanguageModel model, BpeTok
      */
     public static PretrainedModel load(Configuration conf, String dir, String command, java.util.Set<Objective> allowed,
                                        String what) throws IOException {
-        Checkpoint cp = locate(conf, dir, command);
-        PretrainRun run;
+        // a checkpoint that cannot be read (damaged, truncated model or tokenizer file) is bad input, like a missing one
         try {
-            run = PretrainRun.fromJson(cp.readState().path("run"));
-        } catch (IllegalArgumentException e) {
-            throw new UsageException(command + ": " + cp.dir() + " is not a pretrained model: " + e.getMessage());
+            Checkpoint cp = locate(conf, dir, command);
+            PretrainRun run;
+            try {
+                run = PretrainRun.fromJson(cp.readState().path("run"));
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(command + ": " + cp.dir() + " is not a pretrained model: " + e.getMessage());
+            }
+            if (allowed != null && !allowed.contains(run.objective())) {
+                throw new UsageException(command + ": the checkpoint is a " + run.objective().key() + " model; "
+                    + command + " needs " + what);
+            }
+            try (InputStream in = cp.open(MODEL_BLOB)) {
+                LanguageModel model = new LanguageModel(run.model(), TransformerLm.read(in, false));
+                return new PretrainedModel(cp, model, tokenizer(cp), run);
+            }
+        } catch (UsageException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            throw new UsageException(command + ": cannot read the checkpoint " + dir + ": " + e);
         }
-        if (allowed != null && !allowed.contains(run.objective())) {
-            throw new UsageException(command + ": the checkpoint is a " + run.objective().key() + " model; " + command
-                + " needs " + what);
-        }
-        LanguageModel model;
-        try (InputStream in = cp.open(MODEL_BLOB)) {
-            model = new LanguageModel(run.model(), TransformerLm.read(in, false));
-        }
-        return new PretrainedModel(cp, model, tokenizer(cp), run);
     }
 
     /** The network with its updater state, to continue training it. */

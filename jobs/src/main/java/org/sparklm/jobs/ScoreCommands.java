@@ -46,19 +46,11 @@ final class ScoreCommands {
     private ScoreCommands() {
     }
 
-    /**
-     * Loads a checkpoint of one of the allowed objectives; one that cannot be read (a damaged model or tokenizer file) is bad input, like one that
-     * does not exist.
-     */
-    private static PretrainedModel load(Configuration conf, String dir, String command, Set<Objective> allowed) {
-        try {
-            return PretrainedModel.load(conf, dir, command, allowed, allowed.size() == 1
-                ? "a " + allowed.iterator().next().key() + " model" : "a clm or prefix-lm model");
-        } catch (UsageException e) {
-            throw e;
-        } catch (IOException | RuntimeException e) {
-            throw new UsageException(command + ": cannot read the checkpoint " + dir + ": " + e);
-        }
+    /** Loads a checkpoint of one of the allowed objectives (an unreadable one is bad input, as for every command). */
+    private static PretrainedModel load(Configuration conf, String dir, String command, Set<Objective> allowed)
+        throws IOException {
+        return PretrainedModel.load(conf, dir, command, allowed, allowed.size() == 1
+            ? "a " + allowed.iterator().next().key() + " model" : "a clm or prefix-lm model");
     }
 
     /** The id every scored text and prompt is conditioned on: the EOS that separates documents in training. */
