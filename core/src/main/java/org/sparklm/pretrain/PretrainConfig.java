@@ -6,6 +6,7 @@ import org.sparklm.config.Opt;
 import org.sparklm.train.Objective;
 import org.sparklm.train.OptimizerConfig;
 import org.sparklm.train.OuterOptimizer;
+import org.sparklm.train.SecondMoment;
 import org.sparklm.train.PrefixLm;
 import org.sparklm.train.Seq2SeqSpec;
 import org.sparklm.train.SpanCorruption;
@@ -82,6 +83,10 @@ public record PretrainConfig(
     @Opt(help = "each worker keeps its own Adam moments from round to round (DiLoCo) instead of starting every round"
         + " from the workers' mean; only the parameters are averaged")
     boolean keepWorkerState,
+    @Opt(metavar = "mean|combined", help = "Adam's second moment after averaging: the workers' mean (of their"
+        + " squared batch-B gradients), or combined: an estimate of the combined batch's, from the spread of the"
+        + " workers' first moments (for small H; see docs/BENCHMARKS.md)")
+    SecondMoment secondMoment,
     @Opt(metavar = "R", help = "evaluate on the validation shards every R rounds (and at the end)", min = 1,
         max = Integer.MAX_VALUE)
     int evalEvery,
@@ -106,7 +111,7 @@ public record PretrainConfig(
         Objective.CLM, SpanCorruption.NOISE_DENSITY, SpanCorruption.MEAN_SPAN_LENGTH, PrefixLm.MIN_FRACTION,
         PrefixLm.MAX_FRACTION, 0, 0, 16, 8, 0, OptimizerConfig.LR, OptimizerConfig.MIN_LR, -1, OptimizerConfig.WEIGHT_DECAY,
         OptimizerConfig.GRAD_CLIP, OptimizerConfig.BETA1, OptimizerConfig.BETA2, OptimizerConfig.EPSILON,
-        OuterOptimizer.Kind.AVERAGE, 0.7, 0.9, false, 10, 256, 10, 3, 1234, 0, false, false);
+        OuterOptimizer.Kind.AVERAGE, 0.7, 0.9, false, SecondMoment.MEAN, 10, 256, 10, 3, 1234, 0, false, false);
 
     public PretrainConfig {
         modelSet = modelSet == null ? Map.of() : Map.copyOf(modelSet);
@@ -129,6 +134,10 @@ public record PretrainConfig(
         if (steps > 0 && epochs > 0) {
             throw new IllegalArgumentException("give --steps or --epochs, not both");
         }
+        if (keepWorkerState && secondMoment == SecondMoment.COMBINED) {
+            throw new IllegalArgumentException("--second-moment combined averages the workers' Adam state; it does"
+                + " not go with --keep-worker-state");
+        }
         if (prefixMin > prefixMax) {
             throw new IllegalArgumentException("--prefix-min " + prefixMin + " is above --prefix-max " + prefixMax);
         }
@@ -150,7 +159,7 @@ public record PretrainConfig(
         return new PretrainConfig(data, tokenizer, dir, model, modelSet, objective, noiseDensity, meanSpanLength,
             prefixMin, prefixMax, steps, epochs, batchSizePerWorker,
             averagingFrequency, workers, lr, minLr, warmupSteps, weightDecay, gradClip, beta1, beta2, adamEpsilon,
-            outerOptimizer, outerLr, outerMomentum, keepWorkerState, evalEvery, evalWindows, checkpointEvery, keepCheckpoints, seed,
+            outerOptimizer, outerLr, outerMomentum, keepWorkerState, secondMoment, evalEvery, evalWindows, checkpointEvery, keepCheckpoints, seed,
             stopAtStep, resume, overwrite);
     }
 }

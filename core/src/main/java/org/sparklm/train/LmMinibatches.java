@@ -14,10 +14,12 @@ import org.sparklm.data.ShardWindows;
 import org.sparklm.io.SerializableConf;
 
 /**
- * The language-model minibatches of a run, as a pure function of (seed, global step, worker): minibatch {@code s} of
- * worker {@code w} holds the windows at {@link ShardWindows#randomPosition}(seed, s, w, 0..B-1) of the training
- * shards, read with positioned reads wherever the object lives (a Spark executor, the driver, a test), so no data
- * passes through the driver and a resumed run sees exactly the data the uninterrupted run would have. Masked-LM
+ * The language-model minibatches of a run, as a pure function of (seed, global step, worker): global step {@code s}
+ * draws the W B windows at {@link ShardWindows#randomPosition}(seed, s, 0, k) for k = 0..W B - 1 of the training
+ * shards, and worker {@code w} takes k = w B .. (w + 1) B - 1. So the global batch of a step does not depend on how it
+ * is split: one worker of batch 2B sees exactly what two workers of batch B see together (what makes averaging
+ * comparable with its synchronous equivalent, step by step). The windows are read with positioned reads wherever
+ * the object lives (a Spark executor, the driver, a test), so no data passes through the driver and a resumed run sees exactly the data the uninterrupted run would have. Masked-LM
  * masks depend on (seed, epoch, window index): drawn again every epoch (dynamic masking) and reproduced on resume.
  * Encoder-decoder objectives (span, prefix-lm; {@link Seq2SeqSpec}) draw each window's corruption or split afresh
  * at every draw, from (seed, window index) where the window index {@code (step x workers + w) x B + b} is unique to
@@ -152,7 +154,7 @@ public final class LmMinibatches implements Serializable {
                 List<int[]> windows = new ArrayList<>(batch);
                 long[] index = new long[batch];
                 for (int b = 0; b < batch; b++) {
-                    windows.add(sw.window(ShardWindows.randomPosition(seed, step, w, b, sw.positions())));
+                    windows.add(sw.window(ShardWindows.randomPosition(seed, step, 0, w * batch + b, sw.positions())));
                     index[b] = (step * workers + w) * batch + b;
                 }
                 out.add(batchOf(windows, index, epochOf(step), masker, seed));

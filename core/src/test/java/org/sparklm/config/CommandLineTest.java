@@ -48,7 +48,8 @@ class CommandLineTest {
     void commandLineAloneMatchesTheDefaults() {
         PretrainConfig c = CLI.parse(new String[] {"--data", "d", "--output", "o", "--steps", "5"});
         assertEquals(new PretrainConfig("d", null, "o", "tiny", Map.of(), Objective.CLM, 0.15, 3.0, 0.0, 1.0, 5, 0, 16, 8, 0, 1e-3, 1e-4,
-            -1, 0.1, 1.0, 0.9, 0.95, 1e-8, org.sparklm.train.OuterOptimizer.Kind.AVERAGE, 0.7, 0.9, false, 10, 256, 10, 3, 1234,
+            -1, 0.1, 1.0, 0.9, 0.95, 1e-8, org.sparklm.train.OuterOptimizer.Kind.AVERAGE, 0.7, 0.9, false,
+            org.sparklm.train.SecondMoment.MEAN, 10, 256, 10, 3, 1234,
             0, false, false), c);
         c = CLI.parse(new String[] {"--data=d", "--output", "o", "--epochs", "0.5", "--model-set", "layers=4,d_ff=64"});
         assertEquals(Map.of("layers", "4", "d_ff", "64"), c.modelSet());

@@ -21,6 +21,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.sparklm.data.ShardManifest;
 import org.sparklm.data.ShardWindows;
@@ -111,7 +112,7 @@ class LmMinibatchesSeq2SeqTest {
         try (ShardWindows sw = ShardWindows.open(CONF, new org.apache.hadoop.fs.Path(tmp.toString()), manifest,
             "train", window, false)) {
             for (int b = 0; b < B; b++) {
-                out.add(sw.window(ShardWindows.randomPosition(seed, step, w, b, sw.positions())));
+                out.add(sw.window(ShardWindows.randomPosition(seed, step, 0, w * B + b, sw.positions())));
             }
         }
         return out;
@@ -161,6 +162,27 @@ class LmMinibatchesSeq2SeqTest {
             sb.append(s >= 0 ? Integer.toString(spans.get(s).length) : "k").append(',');
         }
         return sb.toString();
+    }
+
+    @Test
+    void aStepsGlobalBatchDoesNotDependOnHowItIsSplitOverWorkers() throws IOException {
+        SerializableConf c = new SerializableConf(CONF);
+        for (Objective o : new Objective[] {Objective.CLM, Objective.SPAN}) {
+            Seq2SeqSpec spec = o == Objective.CLM ? null : spec(o);
+            int context = o == Objective.CLM ? 32 : 0;
+            LmMinibatches one = new LmMinibatches(tmp.toString(), manifest, o, context, W * B, 1, 7, 4, 107, c, spec);
+            LmMinibatches two = new LmMinibatches(tmp.toString(), manifest, o, context, B, W, 7, 4, 107, c, spec);
+            for (long step : new long[] {0, 5}) {
+                MultiDataSet whole = one.minibatches(0, step, 1).get(0);
+                List<MultiDataSet> parts = new ArrayList<>();
+                for (int w = 0; w < W; w++) {
+                    parts.add(two.minibatches(w, step, 1).get(0));
+                }
+                INDArray joined = Nd4j.concat(0, parts.get(0).getFeatures(0), parts.get(1).getFeatures(0));
+                assertEquals(whole.getFeatures(0), joined, o + " step " + step + ": one worker of 2B against two of B");
+                assertNotEquals(parts.get(0).getFeatures(0), parts.get(1).getFeatures(0), "the workers' halves differ");
+            }
+        }
     }
 
     @Test

@@ -40,6 +40,7 @@ public final class KryoRegistrator implements org.apache.spark.serializer.KryoRe
         kryo.register(org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingResult.class);
         kryo.register(org.deeplearning4j.spark.impl.paramavg.aggregator.ParameterAveragingAggregationTuple.class);
         kryo.register(RoundTrainingMaster.RoundState.class);
+        kryo.register(RoundTrainingMaster.Sums.class);
         // finetune: encoded labelled examples collected to the driver, the training set broadcast to the executors
         // (records: Kryo 4's field serializer cannot build them; Java serialization of these few objects is fine)
         kryo.register(FinetuneJob.LabelledInput.Part.class, new com.esotericsoftware.kryo.serializers.JavaSerializer());

@@ -47,7 +47,9 @@ import org.sparklm.tokenizer.SpecialTokens;
 import org.sparklm.train.LmMinibatches;
 import org.sparklm.train.Objective;
 import org.sparklm.train.OptimizerConfig;
+import org.sparklm.train.CombinedSecondMoment;
 import org.sparklm.train.OuterOptimizer;
+import org.sparklm.train.SecondMoment;
 
 /**
  * {@code pretrain}: trains a Transformer language model on token shards with dl4j-spark parameter averaging.
@@ -88,6 +90,12 @@ public final class PretrainJob {
     /** The outer optimizer's momentum buffer in a checkpoint (nesterov). */
     static final String OUTER_BLOB = "outer.bin";
 
+    /** The combined second moment's estimate of the excess in a checkpoint (--second-moment combined). */
+    static final String EXCESS_BLOB = "second-moment-excess.bin";
+
+    /** The run description's key of --second-moment. */
+    static final String SECOND_MOMENT_KEY = "second_moment";
+
     /** What a run produced. */
     public record Result(ComputationGraph net, long steps, Double untrainedValLoss, List<RoundMetrics> metrics) {
     }
@@ -117,6 +125,7 @@ public final class PretrainJob {
         MetricsLog log;
         RoundLoop.Start start = RoundLoop.Start.NEW;
         OuterOptimizer outer = run.outer();
+        INDArray excess = null;
         if (c.resume()) {
             // sha256 of every blob: a same-size corruption falls back to the previous intact checkpoint
             Checkpoint cp = store.latestIntact(true).latest().orElseThrow(() -> new UsageException(
@@ -126,7 +135,17 @@ public final class PretrainJob {
                 throw new UsageException("pretrain: --resume: the checkpoint's " + diff
                     + " (give the original options)");
             }
+            String was = cp.readState().path("run").path(SECOND_MOMENT_KEY).asText(SecondMoment.MEAN.key());
+            if (!was.equals(c.secondMoment().key())) {
+                throw new UsageException("pretrain: --resume: the checkpoint's " + SECOND_MOMENT_KEY + " is " + was
+                    + ", not " + c.secondMoment().key() + " (give the original options)");
+            }
             net = PretrainedModel.network(cp, true);
+            if (cp.manifest().blob(EXCESS_BLOB).isPresent()) {
+                try (InputStream o = cp.open(EXCESS_BLOB)) {
+                    excess = Nd4j.read(new DataInputStream(o));
+                }
+            }
             if (cp.manifest().blob(OUTER_BLOB).isPresent()) {
                 try (InputStream o = cp.open(OUTER_BLOB)) {
                     outer.setVelocity(Nd4j.read(new DataInputStream(o)));
@@ -162,11 +181,15 @@ public final class PretrainJob {
             }
         }
         RoundTrainingMaster tm = RoundTrainingMaster.create(workers, c.batchSizePerWorker(),
-            run.averagingFrequency(), c.seed()).withOuter(outer).keepWorkerState(c.keepWorkerState());
+            run.averagingFrequency(), c.seed()).withOuter(outer).keepWorkerState(c.keepWorkerState())
+            .combinedSecondMoment(c.secondMoment() == SecondMoment.COMBINED
+                ? CombinedSecondMoment.of(net, workers, c.beta1(), c.beta2()) : null);
+        tm.setExcess(excess);
         OptimizerConfig opt = run.optimizer();
         RoundLoop.Plan plan = new RoundLoop.Plan((int) run.rounds(), run.averagingFrequency(), run.tokensPerStep(),
             c.evalEvery(), c.checkpointEvery(), c.stopAtStep(), s -> opt.schedule().valueAt((int) s, 0));
-        RoundLoop.Outcome done = RoundLoop.run(sc, new Job(run, data, validation, in.tokenizer().bytes(), outer), plan,
+        RoundLoop.Outcome done = RoundLoop.run(sc, new Job(run, data, validation, in.tokenizer().bytes(), outer,
+            c.secondMoment(), tm::excess), plan,
             start, new SparkComputationGraph(sc, net, tm), tm, store, log);
 
         ObjectNode reportConfig = run.toJson();
@@ -240,7 +263,8 @@ public final class PretrainJob {
 
     /** Pretraining as a {@link RoundLoop.Job}. */
     private record Job(PretrainRun run, LmMinibatches minibatches, List<MultiDataSet> validation, byte[] tokenizer,
-                       OuterOptimizer outer) implements RoundLoop.Job {
+                       OuterOptimizer outer, SecondMoment secondMoment,
+                       java.util.function.Supplier<INDArray> excess) implements RoundLoop.Job {
 
         @Override
         public String command() {
@@ -270,12 +294,19 @@ public final class PretrainJob {
                 INDArray copy = v.dup();
                 blobs.put(OUTER_BLOB, o -> Nd4j.write(copy, new DataOutputStream(o)));   // the outer momentum
             }
+            INDArray e = excess.get();
+            if (e != null) {
+                INDArray copy = e.dup();
+                blobs.put(EXCESS_BLOB, o -> Nd4j.write(copy, new DataOutputStream(o)));
+            }
             return blobs;
         }
 
         @Override
         public ObjectNode runJson() {
-            return run.toJson();
+            ObjectNode j = run.toJson();
+            j.put(SECOND_MOMENT_KEY, secondMoment.key());
+            return j;
         }
     }
 }

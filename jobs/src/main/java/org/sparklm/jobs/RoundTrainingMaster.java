@@ -20,6 +20,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.sparklm.model.TrainableParams;
+import org.sparklm.train.CombinedSecondMoment;
 import org.sparklm.train.OuterOptimizer;
 
 /**
@@ -53,6 +54,8 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
     private transient OuterOptimizer outer;                  // null: plain averaging (the parent's processing)
     private transient boolean keepWorkerState;               // each worker keeps its own optimizer state
     private transient INDArray[] workerStates;               // keepWorkerState: worker w's state after its last round
+    private transient CombinedSecondMoment combined;        // null: Adam's second moment is the workers' mean
+    private transient INDArray excess;                       // combined: the estimate sent with the next round
     private transient org.apache.spark.util.DoubleAccumulator computeSeconds;
     private transient org.apache.spark.util.DoubleAccumulator rebuildSeconds;
 
@@ -103,6 +106,27 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
     RoundTrainingMaster keepWorkerState(boolean keep) {
         this.keepWorkerState = keep;
         return this;
+    }
+
+    /**
+     * Adam's second moment of the combined batch ({@link CombinedSecondMoment}): the driver estimates the excess of
+     * the workers' squared gradients from the spread of their first moments after each round, and sends it with the
+     * next round; each worker deflates its second moment after each step. Only for networks without frozen
+     * parameters, with averaged state.
+     */
+    RoundTrainingMaster combinedSecondMoment(CombinedSecondMoment c) {
+        this.combined = c == null || c.workers() == 1 ? null : c;
+        return this;
+    }
+
+    /** combined: the excess estimated after the last round (null: none yet, or not combined). */
+    INDArray excess() {
+        return excess;
+    }
+
+    /** combined: restores the estimate of a checkpoint (null: none). */
+    void setExcess(INDArray e) {
+        this.excess = e == null ? null : e.dup();
     }
 
     /** Worker w's optimizer state after its last round (keepWorkerState; null before the first round). */
@@ -166,6 +190,16 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
             Broadcast<NetBroadcastTuple> broadcast = graph.getSparkContext().broadcast(tuple);
             bytesLastRound = 2L * numWorkers * 4 * (net.params().length() + (updater == null ? 0 : updater.length()));
             CountingWorker worker = new CountingWorker(broadcast, null, null, saveUpdater, configuration, this);
+            if (combined != null) {
+                if (keepWorkerState) {
+                    throw new IllegalStateException("the combined second moment needs averaged optimizer state");
+                }
+                // the squares of the first moments come back (half the state), the estimate goes out from round 2
+                bytesLastRound += (long) numWorkers * 4 * combined.length() * (excess == null ? 1 : 2);
+                if (excess != null) {
+                    worker.deflating(combined, graph.getSparkContext().broadcast(excess));
+                }
+            }
             if (!own) {
                 return worker;
             }
@@ -175,9 +209,9 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
             }
             return worker.ownStates(states);
         }
-        if (keepWorkerState) {
-            throw new IllegalStateException("keeping each worker's optimizer state needs a network without frozen"
-                + " parameters");
+        if (keepWorkerState || combined != null) {
+            throw new IllegalStateException("keeping each worker's optimizer state and the combined second moment need"
+                + " a network without frozen parameters");
         }
         if (frozenBase == null) {
             frozenBase = graph.getSparkContext().broadcast(new NetBroadcastTuple(net.getConfiguration(),
@@ -220,6 +254,8 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
         private final org.apache.spark.util.DoubleAccumulator compute;
         private final org.apache.spark.util.DoubleAccumulator rebuild;
         private java.util.List<Broadcast<INDArray>> ownStates;   // non-null: worker w (partition w) reads element w
+        private CombinedSecondMoment combined;                    // non-null: deflate v after each step
+        private Broadcast<INDArray> excess;
 
         CountingWorker(Broadcast<NetBroadcastTuple> broadcast, Broadcast<RoundState> round, TrainableParams trainable,
                        boolean saveUpdater, WorkerConfiguration configuration, RoundTrainingMaster master) {
@@ -239,11 +275,26 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
             return this;
         }
 
+        /** After each step, the second moment is deflated by the driver's estimate of the excess. */
+        CountingWorker deflating(CombinedSecondMoment c, Broadcast<INDArray> e) {
+            this.combined = c;
+            this.excess = e;
+            return this;
+        }
+
         @Override
         public ParameterAveragingTrainingResult processMinibatch(MultiDataSet dataSet, ComputationGraph graph,
                                                                  boolean isLast) {
             long t0 = System.nanoTime();
-            ParameterAveragingTrainingResult r = super.processMinibatch(dataSet, graph, isLast);
+            ParameterAveragingTrainingResult r;
+            if (combined == null) {
+                r = super.processMinibatch(dataSet, graph, isLast);
+            } else {
+                super.processMinibatch(dataSet, graph, false);          // the step
+                combined.deflate(graph.getUpdater().getStateViewArray(), excess.getValue());
+                Nd4j.getExecutioner().commit();
+                r = isLast ? getFinalResult(graph) : null;
+            }
             if (compute != null) {
                 compute.add((System.nanoTime() - t0) / 1e9);
             }
@@ -352,6 +403,10 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
             processKeepingStates(graph, results);
             return;
         }
+        if (combined != null) {
+            processCombined(graph, results);
+            return;
+        }
         if (trainable == null && outer == null) {
             super.processResults(network, graph, results, splitNum, totalSplits);   // dl4j-spark's averaging
             return;
@@ -392,6 +447,56 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
         graph.setScore(score);
         Nd4j.getExecutioner().commit();
         net.getConfiguration().setIterationCount(net.getConfiguration().getIterationCount() + averagingFrequency);
+    }
+
+    /**
+     * combined: the sums of the parameters, the states and the squares of the first moments (made on the executors,
+     * summed in a tree), then the means, the new estimate of the excess, and the round's end.
+     */
+    private void processCombined(SparkComputationGraph graph, JavaRDD<ParameterAveragingTrainingResult> results) {
+        CombinedSecondMoment c = combined;
+        Sums sums = results.filter(r -> r.getParameters() != null).map(r -> {
+            if (r.getUpdaterState() == null) {
+                throw new IllegalStateException("a worker returned no optimizer state");
+            }
+            return new Sums(r.getParameters(), r.getUpdaterState(), c.firstMomentSquares(r.getUpdaterState()),
+                r.getScore(), 1);
+        }).treeReduce(Sums::add, aggregationDepth);
+        int n = sums.count;
+        INDArray stateMean = sums.state.divi(n);
+        excess = c.excess(stateMean, sums.squares.divi(n), averagingFrequency);
+        finishRound(graph, sums.params.divi(n), stateMean, sums.score / n);
+    }
+
+    /** What the combined second moment sums over the workers. */
+    static final class Sums implements Serializable {
+        private static final long serialVersionUID = 1L;
+        INDArray params;
+        INDArray state;
+        INDArray squares;
+        double score;
+        int count;
+
+        Sums() {
+            // Kryo
+        }
+
+        Sums(INDArray params, INDArray state, INDArray squares, double score, int count) {
+            this.params = params;
+            this.state = state;
+            this.squares = squares;
+            this.score = score;
+            this.count = count;
+        }
+
+        static Sums add(Sums a, Sums b) {
+            a.params.addi(b.params);
+            a.state.addi(b.state);
+            a.squares.addi(b.squares);
+            a.score += b.score;
+            a.count += b.count;
+            return a;
+        }
     }
 
     /**
