@@ -28,11 +28,12 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  *
  * <pre>
  *   excess = k_H popvar_w(m_w),   k_H = (1 - b1^2) / ((1 - b1)^2 (1 - b1^(2H)))     (driver, after a round)
- *   v <- max(v - (1 - b2) excess, v / W)                                           (worker, after each step)
+ *   v <- v - min((1 - b2) excess, (1 - 1/W) (1 - b2) g^2)                          (worker, after each step)
  * </pre>
  *
- * The floor {@code v / W} is the smallest second moment the combined batch can have ({@code mu^2 + s2/W >=
- * (mu^2 + s2) / W}). The first round runs without an estimate (plain Adam). For large H the workers' moments differ
+ * The cap keeps each step's contribution to v at least {@code g^2 / W} of its own square, the least the combined
+ * batch's can be ({@code mu^2 + s2/W >= (mu^2 + s2) / W}); without it a stale estimate from larger early gradients
+ * drives v down step after step (measured: 12% worse at H 32). The first round runs without an estimate. For large H the workers' moments differ
  * by more than noise (their parameters have drifted apart), the estimate is too large and the correction hurts
  * (measured at H 128); see docs/BENCHMARKS.md. With one worker it does nothing.
  *
@@ -129,17 +130,20 @@ public final class CombinedSecondMoment implements Serializable {
         return Transforms.max(out, 0.0, false).muli(noiseFactor(h));
     }
 
-    /** After a step: {@code v <- max(v - (1 - b2) excess, v / W)} in place in {@code state}. */
-    public void deflate(INDArray state, INDArray excess) {
+    /**
+     * After a step, in place in {@code state}: {@code v <- v - min((1 - b2) excess, (1 - 1/W) added)}, where
+     * {@code added = v - b2 v_before = (1 - b2) g^2} is what the step added ({@code before}: the state before it).
+     */
+    public void deflate(INDArray state, INDArray before, INDArray excess) {
         if (workers == 1) {
             return;
         }
         long at = 0;
         for (int i = 0; i < offsets.length; i++) {
             INDArray v = flat(state, offsets[i] + (long) sizes[i], sizes[i]);
-            INDArray e = excess.get(NDArrayIndex.interval(at, at + sizes[i]));
-            INDArray lowered = v.sub(e.mul(1 - beta2));
-            v.assign(Transforms.max(lowered, v.div(workers), false));
+            INDArray added = v.sub(flat(before, offsets[i] + (long) sizes[i], sizes[i]).mul(beta2));
+            INDArray e = excess.get(NDArrayIndex.interval(at, at + sizes[i])).mul(1 - beta2);
+            v.subi(Transforms.min(e, Transforms.max(added, 0.0, false).muli(1 - 1.0 / workers), false));
             at += sizes[i];
         }
     }

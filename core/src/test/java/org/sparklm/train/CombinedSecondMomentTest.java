@@ -111,23 +111,28 @@ class CombinedSecondMomentTest {
         // the mean m (one worker's m, its own square: no spread) gives no excess
         assertEquals(0, c.excess(state, c.firstMomentSquares(state), 8).sumNumber().doubleValue(), 1e-6);
 
-        // deflate: v - (1 - b2) e where that stays above v / 2, else v / 2; m untouched
-        INDArray e = Nd4j.rand(DataType.FLOAT, c.length()).muli(60);
+        // deflate after a step that took v from v0 to v: v - min((1 - b2) e, (1 - 1/W) (v - b2 v0)); m untouched
         INDArray before = state.dup();
-        c.deflate(state, e);
-        INDArray expected = allV.sub(e.mul(1 - B2));
-        expected = org.nd4j.linalg.ops.transforms.Transforms.max(expected, allV.div(2), false);
+        for (INDArray v : vs) {
+            v.muli(1.5);                                          // the "step": v = 1.5 v0, so it added (1.5 - b2) v0
+        }
+        INDArray stepped = Nd4j.concat(0, vs.toArray(INDArray[]::new)).dup();
+        INDArray e = Nd4j.rand(DataType.FLOAT, c.length()).muli(60);
+        c.deflate(state, before, e);
+        INDArray added = stepped.sub(allV.mul(B2));
+        INDArray cut = org.nd4j.linalg.ops.transforms.Transforms.min(e.mul(1 - B2), added.mul(0.5), false);
         INDArray nowV = Nd4j.concat(0, vs.toArray(INDArray[]::new));
-        assertArrayEquals(expected.toFloatVector(), nowV.toFloatVector(), 1e-5f);
+        assertArrayEquals(stepped.sub(cut).toFloatVector(), nowV.toFloatVector(), 1e-5f);
         assertEquals(allM, Nd4j.concat(0, ms.toArray(INDArray[]::new)), "m changed");
-        double floored = nowV.eq(allV.div(2)).castTo(DataType.FLOAT).sumNumber().doubleValue();
-        assertTrue(floored > 0 && floored < c.length(), "both branches of the floor are exercised: " + floored);
-        assertTrue(before.sub(state).norm2Number().doubleValue() > 0, "the state itself changed");
+        double capped = cut.eq(added.mul(0.5)).castTo(DataType.FLOAT).sumNumber().doubleValue();
+        assertTrue(capped > 0 && capped < c.length(), "both sides of the cap are exercised: " + capped);
+        INDArray floor = allV.mul(B2).addi(added.div(2));
+        assertTrue(nowV.sub(floor).minNumber().doubleValue() > -1e-5, "below b2 v0 + added / W");
 
         // one worker: nothing to correct
         CombinedSecondMoment one = CombinedSecondMoment.of(net, 1, B1, B2);
         INDArray s1 = state.dup();
-        one.deflate(state, e);
+        one.deflate(state, before, e);
         assertEquals(s1, state);
         assertThrows(IllegalArgumentException.class, () -> new CombinedSecondMoment(new int[0], new int[0], 0, B1,
             B2));

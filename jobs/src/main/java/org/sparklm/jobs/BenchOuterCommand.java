@@ -15,6 +15,7 @@ import org.sparklm.config.Opt;
 import org.sparklm.io.Json;
 import org.sparklm.pretrain.PretrainConfig;
 import org.sparklm.report.RoundMetrics;
+import org.sparklm.train.SecondMoment;
 
 /**
  * {@code bench-outer}: does parameter averaging cost quality, and does an outer optimizer win it back? On the same
@@ -58,12 +59,17 @@ public final class BenchOuterCommand {
         int evalWindows,
         @Opt(help = "the two-worker runs keep each worker's Adam state between rounds (pretrain --keep-worker-state)")
         boolean keepWorkerState,
+        @Opt(metavar = "mean|combined", help = "Adam's second moment in the two-worker runs (pretrain --second-moment)")
+        SecondMoment secondMoment,
+        @Opt(metavar = "LIST", help = "outer optimizers of the two-worker runs, each run at every H")
+        String outers,
         @Opt(metavar = "S", help = "seed of every run")
         long seed,
         @Opt(metavar = "DIR", help = "where the runs are written (a temporary directory inside it, deleted)")
         String workDir) {
         static final Config DEFAULTS = new Config(null, 1_000_000, 16, "8,32,128", "tiny", java.util.Map.of(), 3e-3,
-            3e-4, 0.7, 0.9, 512, false, 1234, System.getProperty("java.io.tmpdir"));
+            3e-4, 0.7, 0.9, 512, false, SecondMoment.MEAN, "average,nesterov", 1234,
+            System.getProperty("java.io.tmpdir"));
     }
 
     static CommandLine<Config> commandLine() {
@@ -79,6 +85,14 @@ public final class BenchOuterCommand {
             return;
         }
         int[] hs = Arrays.stream(c.hs().split(",")).map(String::strip).mapToInt(Integer::parseInt).toArray();
+        List<String> outers = Arrays.stream(c.outers().split(",")).map(String::strip).toList();
+        for (String o : outers) {
+            try {
+                org.sparklm.train.OuterOptimizer.Kind.parse(o);
+            } catch (IllegalArgumentException e) {
+                throw new org.sparklm.UsageException("bench-outer: --outers: " + e.getMessage());
+            }
+        }
         int maxH = Arrays.stream(hs).max().orElse(8);
         SparkConf conf = new SparkConf().setAppName("sparklm bench-outer");
         JobSupport.defaults(conf);
@@ -94,8 +108,9 @@ public final class BenchOuterCommand {
             ArrayNode runs = out.putArray("runs");
             double sync = run(sc, c, root, "sync", 1, 2 * c.batch(), maxH, "average", steps, runs, Double.NaN);
             for (int h : hs) {
-                for (String outer : List.of("average", "nesterov")) {
-                    run(sc, c, root, outer + "-h" + h, 2, c.batch(), h, outer, steps, runs, sync);
+                for (String outer : outers) {
+                    String name = outer + (c.secondMoment() == SecondMoment.COMBINED ? "+combined" : "") + "-h" + h;
+                    run(sc, c, root, name, 2, c.batch(), h, outer, steps, runs, sync);
                 }
             }
         } finally {
@@ -123,6 +138,10 @@ public final class BenchOuterCommand {
         if (c.keepWorkerState() && workers > 1) {
             a.add("--keep-worker-state");
         }
+        if (workers > 1) {
+            a.add("--second-moment");
+            a.add(c.secondMoment().key());
+        }
         if (!c.modelSet().isEmpty()) {
             a.add("--model-set");
             a.add(String.join(",", c.modelSet().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
@@ -145,6 +164,7 @@ public final class BenchOuterCommand {
         o.put("averaging_frequency", h);
         o.put("outer_optimizer", outer);
         o.put("keep_worker_state", c.keepWorkerState() && workers > 1);
+        o.put("second_moment", workers > 1 ? c.secondMoment().key() : SecondMoment.MEAN.key());
         o.put("val_loss", last.valLoss());
         if (!Double.isNaN(sync)) {
             o.put("ratio_to_sync", last.valLoss() / sync);

@@ -290,8 +290,9 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
             if (combined == null) {
                 r = super.processMinibatch(dataSet, graph, isLast);
             } else {
+                INDArray before = graph.getUpdater().getStateViewArray().dup();
                 super.processMinibatch(dataSet, graph, false);          // the step
-                combined.deflate(graph.getUpdater().getStateViewArray(), excess.getValue());
+                combined.deflate(graph.getUpdater().getStateViewArray(), before, excess.getValue());
                 Nd4j.getExecutioner().commit();
                 r = isLast ? getFinalResult(graph) : null;
             }

@@ -35,6 +35,7 @@ import org.sparklm.tokenizer.bpe.BpeMode;
 import org.sparklm.tokenizer.bpe.BpeModel;
 import org.sparklm.tokenizer.bpe.TokenizerFiles;
 import org.sparklm.train.Objective;
+import org.sparklm.train.CombinedSecondMoment;
 import org.sparklm.train.OptimizerConfig;
 
 class PretrainJobTest extends SparkTestBase {
@@ -342,6 +343,86 @@ class PretrainJobTest extends SparkTestBase {
         assertTrue(seconds[0] > 0 && seconds[1] > 0, "worker seconds " + java.util.Arrays.toString(seconds));
         assertEquals(2L * 2 * 4 * (distributed.numParams() + distributed.getUpdater().getStateViewArray().length()),
             tm.bytesLastRound());
+    }
+
+    @Test
+    void combinedSecondMomentIsEstimatedOnTheDriverAndDeflatesEveryWorkerStep() throws IOException {
+        OptimizerConfig opt = new OptimizerConfig(3e-3, 3e-4, 1, 6, 0.1, 1.0, 0.9, 0.95, 1e-8);
+        ComputationGraph distributed = TransformerLm.create(micro(), opt, 9);
+        LmMinibatches d = data(2, 4);
+        CombinedSecondMoment c = CombinedSecondMoment.of(distributed, 2, 0.9, 0.95);
+        RoundTrainingMaster tm = RoundTrainingMaster.create(2, 4, 2, 1).combinedSecondMoment(c);
+        SparkComputationGraph spark = new SparkComputationGraph(sc, distributed, tm);
+        // by hand: two local workers; every round starts from the mean, every step after the first round is deflated
+        ComputationGraph[] local = {TransformerLm.create(micro(), opt, 9), TransformerLm.create(micro(), opt, 9)};
+        INDArray params = local[0].params().dup();
+        INDArray state = local[0].getUpdater().getStateViewArray().dup();
+        INDArray excess = null;
+        for (int r = 0; r < 3; r++) {
+            RoundLoop.trainRound(sc, spark, tm, d::minibatches, 2, 2L * r, 2, r + 1, 3);
+            INDArray pSum = null;
+            INDArray sSum = null;
+            INDArray qSum = null;
+            for (int w = 0; w < 2; w++) {
+                local[w].params().assign(params);
+                local[w].getUpdater().getStateViewArray().assign(state);
+                for (MultiDataSet b : d.minibatches(w, 2L * r, 2)) {
+                    INDArray before = local[w].getUpdater().getStateViewArray().dup();
+                    local[w].fit(b);
+                    if (excess != null) {
+                        c.deflate(local[w].getUpdater().getStateViewArray(), before, excess);
+                    }
+                }
+                INDArray s = local[w].getUpdater().getStateViewArray();
+                pSum = pSum == null ? local[w].params().dup() : pSum.addi(local[w].params());
+                sSum = sSum == null ? s.dup() : sSum.addi(s);
+                qSum = qSum == null ? c.firstMomentSquares(s) : qSum.addi(c.firstMomentSquares(s));
+            }
+            params = pSum.divi(2);
+            state = sSum.divi(2);
+            excess = c.excess(state, qSum.divi(2), 2);
+            assertClose(params, spark.getNetwork().params(), 1e-5, "round " + (r + 1) + ": parameters");
+            assertClose(state, spark.getNetwork().getUpdater().getStateViewArray(), 1e-5, "round " + (r + 1)
+                + ": Adam state");
+            assertClose(excess, tm.excess(), 1e-4, "round " + (r + 1) + ": the driver's estimate");
+        }
+        assertTrue(excess.sumNumber().doubleValue() > 0, "no excess estimated: nothing is tested");
+        // the same rounds with the mean second moment end elsewhere (the deflation did something)
+        ComputationGraph plain = TransformerLm.create(micro(), opt, 9);
+        RoundTrainingMaster tp = RoundTrainingMaster.create(2, 4, 2, 1);
+        SparkComputationGraph sp = new SparkComputationGraph(sc, plain, tp);
+        for (int r = 0; r < 3; r++) {
+            RoundLoop.trainRound(sc, sp, tp, d::minibatches, 2, 2L * r, 2, r + 1, 3);
+        }
+        double diff = sp.getNetwork().getUpdater().getStateViewArray().sub(state).norm2Number().doubleValue()
+            / state.norm2Number().doubleValue();
+        assertTrue(diff > 1e-3, "the combined second moment changed nothing: " + diff);
+        long n = distributed.numParams() + distributed.getUpdater().getStateViewArray().length();
+        assertEquals(2L * 2 * 4 * n + 2L * 4 * c.length() * 2, tm.bytesLastRound(),
+            "parameters and state both ways, the squares of m back, the estimate out");
+    }
+
+    @Test
+    void resumingWithTheCombinedSecondMomentEndsWhereTheStraightRunEnds() throws IOException {
+        Map<String, String> set = new java.util.HashMap<>(MICRO);
+        String[] combined = {"--second-moment", "combined"};
+        ComputationGraph a = PretrainJob.run(sc, run(tmp.resolve("c-straight"), "tiny", set, 12, 2, 1, false, 0,
+            combined)).net();
+        Path sliced = tmp.resolve("c-sliced");
+        PretrainJob.run(sc, run(sliced, "tiny", set, 12, 2, 2, false, 6, combined));
+        assertTrue(Files.exists(sliced.resolve("checkpoints/step-00000006/" + PretrainJob.EXCESS_BLOB)),
+            "the estimate is not in the checkpoint");
+        PretrainJob.Result rest = PretrainJob.run(sc, run(sliced, "tiny", set, 12, 2, 2, true, 0, combined));
+        assertClose(a.params(), rest.net().params(), 1e-5, "parameters after resume");
+        assertClose(a.getUpdater().getStateViewArray(), rest.net().getUpdater().getStateViewArray(), 1e-5,
+            "Adam state after resume");
+        UsageException e = org.junit.jupiter.api.Assertions.assertThrows(UsageException.class,
+            () -> PretrainJob.run(sc, run(sliced, "tiny", set, 12, 2, 2, true, 0)));
+        assertTrue(e.getMessage().contains("second_moment"), e.getMessage());
+        UsageException both = org.junit.jupiter.api.Assertions.assertThrows(UsageException.class,
+            () -> run(tmp.resolve("c-both"), "tiny", set, 12, 2, 2, false, 0, "--second-moment", "combined",
+                "--keep-worker-state"));
+        assertTrue(both.getMessage().contains("keep-worker-state"), both.getMessage());
     }
 
     @Test
