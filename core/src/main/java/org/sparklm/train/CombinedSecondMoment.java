@@ -28,14 +28,17 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  *
  * <pre>
  *   excess = k_H popvar_w(m_w),   k_H = (1 - b1^2) / ((1 - b1)^2 (1 - b1^(2H)))     (driver, after a round)
- *   v <- v - min((1 - b2) excess, (1 - 1/W) (1 - b2) g^2)                          (worker, after each step)
+ *   v <- max(v - (1 - b2) excess, raw / W)                                         (worker, after each step)
  * </pre>
  *
- * The cap keeps each step's contribution to v at least {@code g^2 / W} of its own square, the least the combined
- * batch's can be ({@code mu^2 + s2/W >= (mu^2 + s2) / W}); without it a stale estimate from larger early gradients
- * drives v down step after step (measured: 12% worse at H 32). The first round runs without an estimate. For large H the workers' moments differ
- * by more than noise (their parameters have drifted apart), the estimate is too large and the correction hurts
- * (measured at H 128); see docs/BENCHMARKS.md. With one worker it does nothing.
+ * where {@code raw} is the second moment the worker would have had without deflation since the round began. The
+ * floor is the least the combined batch's can be ({@code mu^2 + s2/W >= (mu^2 + s2) / W}); it is taken against the
+ * undeflated moment, not the previous step's deflated one, because a floor of {@code v / W} per step compounds: with
+ * an estimate left over from the larger gradients of a previous round, v halved step after step (measured: 12%
+ * worse at H 32). Capping each step's deflation at {@code (1 - 1/W)} of what that step added is stable too, but
+ * biased (a single squared gradient is often far below its mean) and measured no better than no correction. The first
+ * round runs without an estimate. For large H the workers' moments differ by more than noise (their parameters
+ * have drifted apart) and the estimate is too large; see docs/BENCHMARKS.md. With one worker it does nothing.
  *
  * <p>The layout: DL4J keeps Adam's state as one array of updater blocks, each {@code [m (n), v (n)]} for its n
  * parameters; {@link #of} reads the blocks from the network's updater. Noise vectors are indexed like the parameters
@@ -131,19 +134,27 @@ public final class CombinedSecondMoment implements Serializable {
     }
 
     /**
-     * After a step, in place in {@code state}: {@code v <- v - min((1 - b2) excess, (1 - 1/W) added)}, where
-     * {@code added = v - b2 v_before = (1 - b2) g^2} is what the step added ({@code before}: the state before it).
+     * After a step, in place: {@code raw <- b2 raw + (v - b2 v_before)} (the second moment the worker would have
+     * without any deflation since its round started: {@code raw} is a copy of the state at the round's start), then
+     * {@code v <- max(v - (1 - b2) excess, raw / W)}.
+     *
+     * @param state  the worker's state after the step (v deflated in place)
+     * @param before the state before the step
+     * @param raw    the undeflated second moment, updated in place
+     * @param excess the driver's estimate
      */
-    public void deflate(INDArray state, INDArray before, INDArray excess) {
+    public void deflate(INDArray state, INDArray before, INDArray raw, INDArray excess) {
         if (workers == 1) {
             return;
         }
         long at = 0;
         for (int i = 0; i < offsets.length; i++) {
-            INDArray v = flat(state, offsets[i] + (long) sizes[i], sizes[i]);
-            INDArray added = v.sub(flat(before, offsets[i] + (long) sizes[i], sizes[i]).mul(beta2));
-            INDArray e = excess.get(NDArrayIndex.interval(at, at + sizes[i])).mul(1 - beta2);
-            v.subi(Transforms.min(e, Transforms.max(added, 0.0, false).muli(1 - 1.0 / workers), false));
+            long from = offsets[i] + (long) sizes[i];
+            INDArray v = flat(state, from, sizes[i]);
+            INDArray r = flat(raw, from, sizes[i]);
+            r.muli(beta2).addi(v.sub(flat(before, from, sizes[i]).mul(beta2)));
+            INDArray lowered = v.sub(excess.get(NDArrayIndex.interval(at, at + sizes[i])).mul(1 - beta2));
+            v.assign(Transforms.max(lowered, r.div(workers), false));
             at += sizes[i];
         }
     }

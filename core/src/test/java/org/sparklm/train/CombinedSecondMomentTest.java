@@ -87,6 +87,17 @@ class CombinedSecondMomentTest {
         }
     }
 
+    /** The v parts of a state array, block after block. */
+    private static INDArray[] vOf(INDArray state, ComputationGraph net) {
+        List<INDArray> out = new ArrayList<>();
+        for (UpdaterBlock b : ((BaseMultiLayerUpdater<?>) net.getUpdater()).getUpdaterBlocks()) {
+            long from = b.getUpdaterViewOffsetStart() + (b.getUpdaterViewOffsetEnd() - b.getUpdaterViewOffsetStart()) / 2;
+            out.add(state.reshape(state.length()).get(org.nd4j.linalg.indexing.NDArrayIndex.interval(from,
+                b.getUpdaterViewOffsetEnd())));
+        }
+        return out.toArray(INDArray[]::new);
+    }
+
     @Test
     void theLayoutIsTheNetworksAdamBlocksAndDeflationLowersOnlyTheSecondMoment() {
         TransformerConfig config = new TransformerConfig(30, 2, 16, 2, 32, 8, 0.0, AttentionMode.CAUSAL);
@@ -111,28 +122,36 @@ class CombinedSecondMomentTest {
         // the mean m (one worker's m, its own square: no spread) gives no excess
         assertEquals(0, c.excess(state, c.firstMomentSquares(state), 8).sumNumber().doubleValue(), 1e-6);
 
-        // deflate after a step that took v from v0 to v: v - min((1 - b2) e, (1 - 1/W) (v - b2 v0)); m untouched
+        // deflate after a step that took v from v0 to v = 1.5 v0, from a round that started at v0 / 2 (raw):
+        // raw <- b2 raw + (v - b2 v0); v <- max(v - (1 - b2) e, raw / 2); m untouched
         INDArray before = state.dup();
+        INDArray raw = state.dup();
+        for (UpdaterBlock b : ((BaseMultiLayerUpdater<?>) net.getUpdater()).getUpdaterBlocks()) {
+            long from = b.getUpdaterViewOffsetStart() + (b.getUpdaterViewOffsetEnd() - b.getUpdaterViewOffsetStart()) / 2;
+            raw.reshape(raw.length()).get(org.nd4j.linalg.indexing.NDArrayIndex.interval(from,
+                b.getUpdaterViewOffsetEnd())).muli(0.5);
+        }
         for (INDArray v : vs) {
-            v.muli(1.5);                                          // the "step": v = 1.5 v0, so it added (1.5 - b2) v0
+            v.muli(1.5);
         }
         INDArray stepped = Nd4j.concat(0, vs.toArray(INDArray[]::new)).dup();
         INDArray e = Nd4j.rand(DataType.FLOAT, c.length()).muli(60);
-        c.deflate(state, before, e);
-        INDArray added = stepped.sub(allV.mul(B2));
-        INDArray cut = org.nd4j.linalg.ops.transforms.Transforms.min(e.mul(1 - B2), added.mul(0.5), false);
+        c.deflate(state, before, raw, e);
+        INDArray rawV = allV.mul(0.5 * B2).addi(stepped.sub(allV.mul(B2)));
+        INDArray expected = org.nd4j.linalg.ops.transforms.Transforms.max(stepped.sub(e.mul(1 - B2)), rawV.div(2),
+            false);
         INDArray nowV = Nd4j.concat(0, vs.toArray(INDArray[]::new));
-        assertArrayEquals(stepped.sub(cut).toFloatVector(), nowV.toFloatVector(), 1e-5f);
+        assertArrayEquals(expected.toFloatVector(), nowV.toFloatVector(), 1e-5f);
         assertEquals(allM, Nd4j.concat(0, ms.toArray(INDArray[]::new)), "m changed");
-        double capped = cut.eq(added.mul(0.5)).castTo(DataType.FLOAT).sumNumber().doubleValue();
-        assertTrue(capped > 0 && capped < c.length(), "both sides of the cap are exercised: " + capped);
-        INDArray floor = allV.mul(B2).addi(added.div(2));
-        assertTrue(nowV.sub(floor).minNumber().doubleValue() > -1e-5, "below b2 v0 + added / W");
+        double floored = nowV.eq(rawV.div(2)).castTo(DataType.FLOAT).sumNumber().doubleValue();
+        assertTrue(floored > 0 && floored < c.length(), "both sides of the floor are exercised: " + floored);
+        INDArray rawAfter = Nd4j.concat(0, vOf(raw, net));
+        assertArrayEquals(rawV.toFloatVector(), rawAfter.toFloatVector(), 1e-5f, "raw: the undeflated moment");
 
         // one worker: nothing to correct
         CombinedSecondMoment one = CombinedSecondMoment.of(net, 1, B1, B2);
         INDArray s1 = state.dup();
-        one.deflate(state, before, e);
+        one.deflate(state, before, raw, e);
         assertEquals(s1, state);
         assertThrows(IllegalArgumentException.class, () -> new CombinedSecondMoment(new int[0], new int[0], 0, B1,
             B2));

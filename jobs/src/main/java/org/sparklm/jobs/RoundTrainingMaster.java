@@ -256,6 +256,7 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
         private java.util.List<Broadcast<INDArray>> ownStates;   // non-null: worker w (partition w) reads element w
         private CombinedSecondMoment combined;                    // non-null: deflate v after each step
         private Broadcast<INDArray> excess;
+        private transient INDArray raw;                           // combined: v without deflation this round
 
         CountingWorker(Broadcast<NetBroadcastTuple> broadcast, Broadcast<RoundState> round, TrainableParams trainable,
                        boolean saveUpdater, WorkerConfiguration configuration, RoundTrainingMaster master) {
@@ -291,8 +292,11 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
                 r = super.processMinibatch(dataSet, graph, isLast);
             } else {
                 INDArray before = graph.getUpdater().getStateViewArray().dup();
+                if (raw == null) {
+                    raw = before.dup();                                 // the round's start
+                }
                 super.processMinibatch(dataSet, graph, false);          // the step
-                combined.deflate(graph.getUpdater().getStateViewArray(), before, excess.getValue());
+                combined.deflate(graph.getUpdater().getStateViewArray(), before, raw, excess.getValue());
                 Nd4j.getExecutioner().commit();
                 r = isLast ? getFinalResult(graph) : null;
             }
@@ -313,6 +317,7 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
         }
 
         private ComputationGraph initialModel() {
+            raw = null;
             if (round == null) {
                 ComputationGraph net = super.getInitialModelGraph();
                 var sent = broadcast.getValue().getGraphConfiguration();

@@ -366,11 +366,12 @@ class PretrainJobTest extends SparkTestBase {
             for (int w = 0; w < 2; w++) {
                 local[w].params().assign(params);
                 local[w].getUpdater().getStateViewArray().assign(state);
+                INDArray raw = state.dup();
                 for (MultiDataSet b : d.minibatches(w, 2L * r, 2)) {
                     INDArray before = local[w].getUpdater().getStateViewArray().dup();
                     local[w].fit(b);
                     if (excess != null) {
-                        c.deflate(local[w].getUpdater().getStateViewArray(), before, excess);
+                        c.deflate(local[w].getUpdater().getStateViewArray(), before, raw, excess);
                     }
                 }
                 INDArray s = local[w].getUpdater().getStateViewArray();
