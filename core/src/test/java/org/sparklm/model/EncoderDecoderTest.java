@@ -279,11 +279,11 @@ class EncoderDecoderTest {
     void t5TinyMemorisesABatch() {
         // the t5-tiny config (its vocabulary an override), on inputs and targets shorter than its contexts
         TransformerConfig c = TransformerConfig.load("t5-tiny", Map.of("vocab_size", "40"));
-        OptimizerConfig opt = new OptimizerConfig(1e-2, 1e-3, 10, 50, 0.01, 1.0, 0.9, 0.95, 1e-8);
+        OptimizerConfig opt = new OptimizerConfig(1e-2, 1e-3, 10, 80, 0.01, 1.0, 0.9, 0.95, 1e-8);
         ComputationGraph net = TransformerLm.create(c, opt, 3);
         MultiDataSet ds = randomBatch(4, 12, 8, 40, 5, true, DataType.FLOAT);
         double first = Double.NaN;
-        for (int i = 0; i < 50; i++) {
+        for (int i = 0; i < 80; i++) {
             net.fit(ds);
             if (i == 0) {
                 first = TransformerLm.lastLoss(net);
@@ -291,7 +291,8 @@ class EncoderDecoderTest {
         }
         double last = TransformerLm.lastLoss(net);
         assertTrue(Math.abs(first - Math.log(40)) < 0.5, "starts near ln(vocab) = 3.69: " + first);
-        assertTrue(last < 0.05, "loss after 50 steps: " + last);
+        // 80 steps: after 50 the loss was below 0.05 on an AMD EPYC and 0.075 on an Intel Xeon (float kernels differ)
+        assertTrue(last < 0.05, "loss after 80 steps: " + last);
     }
 
     @Test
