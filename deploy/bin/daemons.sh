@@ -55,6 +55,16 @@ daemon_launch() { # NAME COMMAND...
   nohup setsid "$@" </dev/null >>"$log" 2>&1 &
   DAEMON_PID=$!
   echo "$DAEMON_PID" >"$RUN_DIR/pids/$name.pid"
+  # Until nohup has exec'd, the child is a copy of this shell without NAME's marker, and daemon_is would take it for
+  # a dead daemon (seen once under load: "exited before it accepted a write" while the JVM went on starting). Wait
+  # for the exec (or the child's end), at most 5 s.
+  local marker i
+  marker=$(daemon_marker "$name")
+  for ((i = 0; i < 100; i++)); do
+    [ -r "/proc/$DAEMON_PID/cmdline" ] || break
+    tr '\0' '\n' <"/proc/$DAEMON_PID/cmdline" 2>/dev/null | grep -qxF -- "$marker" && break
+    sleep 0.05
+  done
 }
 
 # Stops NAME if it runs: SIGTERM, then SIGKILL after TIMEOUT seconds; removes its PID file. Idempotent.
