@@ -134,27 +134,28 @@ public final class CombinedSecondMoment implements Serializable {
     }
 
     /**
-     * After a step, in place: {@code raw <- b2 raw + (v - b2 v_before)} (the second moment the worker would have
-     * without any deflation since its round started: {@code raw} is a copy of the state at the round's start), then
-     * {@code v <- max(v - (1 - b2) excess, raw / W)}.
+     * After a step, in place. {@code deflated} is how far the worker's v lies below the v it would have without
+     * deflation since its round began ({@code raw - v}; zeros at the round's start). As the step decayed both by b2
+     * and added the same squared gradient to both, {@code raw = v + b2 deflated}; then
+     * {@code v <- max(v - (1 - b2) excess, raw / W)} and {@code deflated <- raw - v}. (Tracking the gap instead of
+     * raw itself needs no copy of the state per step.)
      *
-     * @param state  the worker's state after the step (v deflated in place)
-     * @param before the state before the step
-     * @param raw    the undeflated second moment, updated in place
-     * @param excess the driver's estimate
+     * @param state    the worker's state after the step (v deflated in place)
+     * @param deflated noise-indexed, updated in place
+     * @param excess   the driver's estimate
      */
-    public void deflate(INDArray state, INDArray before, INDArray raw, INDArray excess) {
+    public void deflate(INDArray state, INDArray deflated, INDArray excess) {
         if (workers == 1) {
             return;
         }
         long at = 0;
         for (int i = 0; i < offsets.length; i++) {
-            long from = offsets[i] + (long) sizes[i];
-            INDArray v = flat(state, from, sizes[i]);
-            INDArray r = flat(raw, from, sizes[i]);
-            r.muli(beta2).addi(v.sub(flat(before, from, sizes[i]).mul(beta2)));
+            INDArray v = flat(state, offsets[i] + (long) sizes[i], sizes[i]);
+            INDArray d = deflated.get(NDArrayIndex.interval(at, at + sizes[i]));
+            INDArray raw = d.muli(beta2).addi(v);                       // d now holds raw
             INDArray lowered = v.sub(excess.get(NDArrayIndex.interval(at, at + sizes[i])).mul(1 - beta2));
-            v.assign(Transforms.max(lowered, r.div(workers), false));
+            v.assign(Transforms.max(lowered, raw.div(workers), false));
+            raw.subi(v);                                                // d: raw - v
             at += sizes[i];
         }
     }

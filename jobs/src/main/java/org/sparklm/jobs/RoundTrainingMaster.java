@@ -256,7 +256,7 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
         private java.util.List<Broadcast<INDArray>> ownStates;   // non-null: worker w (partition w) reads element w
         private CombinedSecondMoment combined;                    // non-null: deflate v after each step
         private Broadcast<INDArray> excess;
-        private transient INDArray raw;                           // combined: v without deflation this round
+        private transient INDArray deflated;                      // combined: v's gap below its undeflated value
 
         CountingWorker(Broadcast<NetBroadcastTuple> broadcast, Broadcast<RoundState> round, TrainableParams trainable,
                        boolean saveUpdater, WorkerConfiguration configuration, RoundTrainingMaster master) {
@@ -291,12 +291,11 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
             if (combined == null) {
                 r = super.processMinibatch(dataSet, graph, isLast);
             } else {
-                INDArray before = graph.getUpdater().getStateViewArray().dup();
-                if (raw == null) {
-                    raw = before.dup();                                 // the round's start
+                if (deflated == null) {
+                    deflated = Nd4j.zeros(graph.getUpdater().getStateViewArray().dataType(), combined.length());
                 }
                 super.processMinibatch(dataSet, graph, false);          // the step
-                combined.deflate(graph.getUpdater().getStateViewArray(), before, raw, excess.getValue());
+                combined.deflate(graph.getUpdater().getStateViewArray(), deflated, excess.getValue());
                 Nd4j.getExecutioner().commit();
                 r = isLast ? getFinalResult(graph) : null;
             }
@@ -317,7 +316,7 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
         }
 
         private ComputationGraph initialModel() {
-            raw = null;
+            deflated = null;                                            // a new round
             if (round == null) {
                 ComputationGraph net = super.getInitialModelGraph();
                 var sent = broadcast.getValue().getGraphConfiguration();

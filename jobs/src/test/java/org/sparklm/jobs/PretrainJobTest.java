@@ -366,12 +366,11 @@ class PretrainJobTest extends SparkTestBase {
             for (int w = 0; w < 2; w++) {
                 local[w].params().assign(params);
                 local[w].getUpdater().getStateViewArray().assign(state);
-                INDArray raw = state.dup();
+                INDArray deflated = org.nd4j.linalg.factory.Nd4j.zeros(state.dataType(), c.length());
                 for (MultiDataSet b : d.minibatches(w, 2L * r, 2)) {
-                    INDArray before = local[w].getUpdater().getStateViewArray().dup();
                     local[w].fit(b);
                     if (excess != null) {
-                        c.deflate(local[w].getUpdater().getStateViewArray(), before, raw, excess);
+                        c.deflate(local[w].getUpdater().getStateViewArray(), deflated, excess);
                     }
                 }
                 INDArray s = local[w].getUpdater().getStateViewArray();
