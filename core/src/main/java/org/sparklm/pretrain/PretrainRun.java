@@ -10,6 +10,7 @@ import org.sparklm.model.TransformerConfig;
 import org.sparklm.train.Objective;
 import org.sparklm.train.OptimizerConfig;
 import org.sparklm.train.OuterOptimizer;
+import org.sparklm.train.SecondMoment;
 
 /**
  * A pretraining run as resolved from its {@link PretrainConfig} and its inputs: what identifies its trajectory (the
@@ -47,6 +48,9 @@ import org.sparklm.train.OuterOptimizer;
  * @param meanSpanLength span: the mean dropped span length (null likewise)
  * @param prefixMin     prefix-lm: the smallest fraction of a window given to the encoder (null for the others)
  * @param prefixMax     prefix-lm: the largest fraction (null for the others)
+ * @param secondMoment  what averaging does with Adam's second moment (absent in files of earlier versions: mean)
+ * @param keepWorkerState each worker keeps its own Adam state between rounds (absent in files of earlier versions:
+ *                      false)
  */
 public record PretrainRun(String data, String tokenizerSha256, Objective objective, String modelName,
                           TransformerConfig model, long parameters, int workers, int batchSizePerWorker,
@@ -56,7 +60,8 @@ public record PretrainRun(String data, String tokenizerSha256, Objective objecti
                           String sparkMaster, @JsonInclude(JsonInclude.Include.NON_NULL) Double noiseDensity,
                           @JsonInclude(JsonInclude.Include.NON_NULL) Double meanSpanLength,
                           @JsonInclude(JsonInclude.Include.NON_NULL) Double prefixMin,
-                          @JsonInclude(JsonInclude.Include.NON_NULL) Double prefixMax) {
+                          @JsonInclude(JsonInclude.Include.NON_NULL) Double prefixMax,
+                          SecondMoment secondMoment, Boolean keepWorkerState) {
 
     /** Components that describe a run without changing its trajectory. */
     private static final Set<String> NOT_TRAJECTORY = Set.of("data", "modelName", "parameters", "sparkMaster");
@@ -68,6 +73,22 @@ public record PretrainRun(String data, String tokenizerSha256, Objective objecti
         outerOptimizer = outerOptimizer == null ? OuterOptimizer.Kind.AVERAGE : outerOptimizer;
         outerLr = outerLr == null ? 1.0 : outerLr;
         outerMomentum = outerMomentum == null ? 0.0 : outerMomentum;
+        secondMoment = secondMoment == null ? SecondMoment.MEAN : secondMoment;
+        keepWorkerState = keepWorkerState != null && keepWorkerState;
+    }
+
+    /** A run with the second moment averaged and the workers' state shared (as before those options). */
+    public PretrainRun(String data, String tokenizerSha256, Objective objective, String modelName,
+                       TransformerConfig model, long parameters, int workers, int batchSizePerWorker,
+                       int averagingFrequency, long steps, double lr, double minLr, int warmupSteps,
+                       double weightDecay, double gradClip, Double beta1, Double beta2, Double adamEpsilon,
+                       OuterOptimizer.Kind outerOptimizer, Double outerLr, Double outerMomentum, long seed,
+                       String sparkMaster, Double noiseDensity, Double meanSpanLength, Double prefixMin,
+                       Double prefixMax) {
+        this(data, tokenizerSha256, objective, modelName, model, parameters, workers, batchSizePerWorker,
+            averagingFrequency, steps, lr, minLr, warmupSteps, weightDecay, gradClip, beta1, beta2, adamEpsilon,
+            outerOptimizer, outerLr, outerMomentum, seed, sparkMaster, noiseDensity, meanSpanLength, prefixMin,
+            prefixMax, null, null);
     }
 
     /** A run of an objective without options of its own (clm, mlm), as before the encoder-decoder objectives. */
@@ -79,7 +100,7 @@ public record PretrainRun(String data, String tokenizerSha256, Objective objecti
                        String sparkMaster) {
         this(data, tokenizerSha256, objective, modelName, model, parameters, workers, batchSizePerWorker,
             averagingFrequency, steps, lr, minLr, warmupSteps, weightDecay, gradClip, beta1, beta2, adamEpsilon,
-            outerOptimizer, outerLr, outerMomentum, seed, sparkMaster, null, null, null, null);
+            outerOptimizer, outerLr, outerMomentum, seed, sparkMaster, null, null, null, null, null, null);
     }
 
     /**

@@ -9,6 +9,7 @@ import org.junit.jupiter.api.Test;
 import org.sparklm.model.AttentionMode;
 import org.sparklm.model.TransformerConfig;
 import org.sparklm.train.Objective;
+import org.sparklm.train.SecondMoment;
 
 /** The run stored in checkpoints: its JSON keys, reading files of earlier versions, and what --resume compares. */
 class PretrainRunTest {
@@ -24,7 +25,7 @@ class PretrainRunTest {
         ObjectNode j = run(96, "local[2]").toJson();
         for (String k : new String[] {"data", "tokenizer_sha256", "objective", "model_name", "model", "parameters",
             "workers", "batch_size_per_worker", "averaging_frequency", "steps", "lr", "min_lr", "warmup_steps",
-            "weight_decay", "grad_clip", "seed", "spark_master"}) {
+            "weight_decay", "grad_clip", "seed", "spark_master", "second_moment", "keep_worker_state"}) {
             assertTrue(j.has(k), k + " in " + j);
         }
         assertEquals("clm", j.path("objective").asText());
@@ -35,6 +36,8 @@ class PretrainRunTest {
         j.remove("beta1");
         j.remove("beta2");
         j.remove("adam_epsilon");
+        j.remove("second_moment");
+        j.remove("keep_worker_state");
         j.put("val_loss_untrained", 8.9);
         assertEquals(run(96, "local[2]"), PretrainRun.fromJson(j));
     }
@@ -50,6 +53,11 @@ class PretrainRunTest {
             a.beta1(), 0.99, a.adamEpsilon(), a.outerOptimizer(), a.outerLr(), a.outerMomentum(), a.seed(), "x");
         assertTrue(a.differenceFrom(wider).startsWith("model is {"), a.differenceFrom(wider));
         assertEquals(96L * 0 + 2 * 16 * 64, a.tokensPerStep());
+        assertEquals("second_moment is \"mean\" but this run asks for \"combined\"",
+            a.differenceFrom(withAveraging(a, SecondMoment.COMBINED, false)));
+        assertEquals("keep_worker_state is false but this run asks for true",
+            a.differenceFrom(withAveraging(a, SecondMoment.MEAN, true)));
+        assertEquals("combined", withAveraging(a, SecondMoment.COMBINED, false).toJson().path("second_moment").asText());
         assertEquals(12, a.rounds());
     }
 
@@ -75,6 +83,14 @@ class PretrainRunTest {
         assertTrue(!run(96, "x").toJson().has("noise_density") && !a.toJson().has("prefix_min"),
             "options an objective does not use are not written");
         assertNull(run(96, "x").differenceFrom(PretrainRun.fromJson(run(96, "x").toJson())));
+    }
+
+    private static PretrainRun withAveraging(PretrainRun a, SecondMoment secondMoment, boolean keepWorkerState) {
+        return new PretrainRun(a.data(), a.tokenizerSha256(), a.objective(), a.modelName(), a.model(),
+            a.parameters(), a.workers(), a.batchSizePerWorker(), a.averagingFrequency(), a.steps(), a.lr(), a.minLr(),
+            a.warmupSteps(), a.weightDecay(), a.gradClip(), a.beta1(), a.beta2(), a.adamEpsilon(),
+            a.outerOptimizer(), a.outerLr(), a.outerMomentum(), a.seed(), a.sparkMaster(), null, null, null, null,
+            secondMoment, keepWorkerState);
     }
 
     private static PretrainRun withOwn(PretrainRun a, Double density, Double mean) {

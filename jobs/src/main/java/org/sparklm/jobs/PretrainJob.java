@@ -22,14 +22,14 @@ import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.sparklm.UsageException;
 import org.sparklm.checkpoint.Checkpoint;
 import org.sparklm.checkpoint.CheckpointStore;
-import org.sparklm.io.IOConsumer;
-import org.sparklm.UsageException;
 import org.sparklm.config.CommandLine;
 import org.sparklm.data.ShardManifest;
 import org.sparklm.data.ShardWindows;
 import org.sparklm.io.AtomicOutput;
+import org.sparklm.io.IOConsumer;
 import org.sparklm.io.SerializableConf;
 import org.sparklm.io.StoredTokenizer;
 import org.sparklm.model.AttentionMode;
@@ -44,10 +44,10 @@ import org.sparklm.report.HtmlReport;
 import org.sparklm.report.MetricsLog;
 import org.sparklm.report.RoundMetrics;
 import org.sparklm.tokenizer.SpecialTokens;
+import org.sparklm.train.CombinedSecondMoment;
 import org.sparklm.train.LmMinibatches;
 import org.sparklm.train.Objective;
 import org.sparklm.train.OptimizerConfig;
-import org.sparklm.train.CombinedSecondMoment;
 import org.sparklm.train.OuterOptimizer;
 import org.sparklm.train.SecondMoment;
 
@@ -93,9 +93,6 @@ public final class PretrainJob {
     /** The combined second moment's estimate of the excess in a checkpoint (--second-moment combined). */
     static final String EXCESS_BLOB = "second-moment-excess.bin";
 
-    /** The run description's key of --second-moment. */
-    static final String SECOND_MOMENT_KEY = "second_moment";
-
     /** What a run produced. */
     public record Result(ComputationGraph net, long steps, Double untrainedValLoss, List<RoundMetrics> metrics) {
     }
@@ -134,11 +131,6 @@ public final class PretrainJob {
             if (diff != null) {
                 throw new UsageException("pretrain: --resume: the checkpoint's " + diff
                     + " (give the original options)");
-            }
-            String was = cp.readState().path("run").path(SECOND_MOMENT_KEY).asText(SecondMoment.MEAN.key());
-            if (!was.equals(c.secondMoment().key())) {
-                throw new UsageException("pretrain: --resume: the checkpoint's " + SECOND_MOMENT_KEY + " is " + was
-                    + ", not " + c.secondMoment().key() + " (give the original options)");
             }
             net = PretrainedModel.network(cp, true);
             if (cp.manifest().blob(EXCESS_BLOB).isPresent()) {
@@ -181,15 +173,15 @@ public final class PretrainJob {
             }
         }
         RoundTrainingMaster tm = RoundTrainingMaster.create(workers, c.batchSizePerWorker(),
-            run.averagingFrequency(), c.seed()).withOuter(outer).keepWorkerState(c.keepWorkerState())
-            .combinedSecondMoment(c.secondMoment() == SecondMoment.COMBINED
+            run.averagingFrequency(), c.seed()).withOuter(outer).keepWorkerState(run.keepWorkerState())
+            .combinedSecondMoment(run.secondMoment() == SecondMoment.COMBINED
                 ? CombinedSecondMoment.of(net, workers, c.beta1(), c.beta2()) : null);
         tm.setExcess(excess);
         OptimizerConfig opt = run.optimizer();
         RoundLoop.Plan plan = new RoundLoop.Plan((int) run.rounds(), run.averagingFrequency(), run.tokensPerStep(),
             c.evalEvery(), c.checkpointEvery(), c.stopAtStep(), s -> opt.schedule().valueAt((int) s, 0));
         RoundLoop.Outcome done = RoundLoop.run(sc, new Job(run, data, validation, in.tokenizer().bytes(), outer,
-            c.secondMoment(), tm::excess), plan,
+            tm::excess), plan,
             start, new SparkComputationGraph(sc, net, tm), tm, store, log);
 
         ObjectNode reportConfig = run.toJson();
@@ -258,13 +250,13 @@ public final class PretrainJob {
             c.weightDecay(), c.gradClip(), c.beta1(), c.beta2(), c.adamEpsilon(), c.outerOptimizer(),
             c.outerOptimizer() == OuterOptimizer.Kind.AVERAGE ? 1.0 : c.outerLr(),
             c.outerOptimizer() == OuterOptimizer.Kind.AVERAGE ? 0.0 : c.outerMomentum(), c.seed(), master,
-            own[0], own[1], own[2], own[3]);
+            own[0], own[1], own[2], own[3], c.secondMoment(), c.keepWorkerState());
     }
 
     /** Pretraining as a {@link RoundLoop.Job}. */
     private record Job(PretrainRun run, LmMinibatches minibatches, List<MultiDataSet> validation, byte[] tokenizer,
-                       OuterOptimizer outer, SecondMoment secondMoment,
-                       java.util.function.Supplier<INDArray> excess) implements RoundLoop.Job {
+                       OuterOptimizer outer, java.util.function.Supplier<INDArray> excess)
+        implements RoundLoop.Job {
 
         @Override
         public String command() {
@@ -304,9 +296,7 @@ public final class PretrainJob {
 
         @Override
         public ObjectNode runJson() {
-            ObjectNode j = run.toJson();
-            j.put(SECOND_MOMENT_KEY, secondMoment.key());
-            return j;
+            return run.toJson();
         }
     }
 }
