@@ -1,10 +1,9 @@
 package org.sparklm.finetune;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
-import com.fasterxml.jackson.annotation.JsonValue;
 import java.util.List;
-import java.util.Locale;
 import org.sparklm.config.CommandLine;
+import org.sparklm.config.Keyed;
 import org.sparklm.config.Opt;
 
 /**
@@ -98,22 +97,12 @@ public record FinetuneConfig(
     boolean overwrite) implements CommandLine.Checked {
 
     /** How the pretrained model is adapted. */
-    public enum Method {
+    public enum Method implements Keyed {
         FULL, HEAD, LORA, PREFIX;
-
-        @JsonValue
-        public String key() {
-            return name().toLowerCase(Locale.ROOT);
-        }
 
         @JsonCreator
         public static Method parse(String s) {
-            for (Method m : values()) {
-                if (m.key().equalsIgnoreCase(s.trim())) {
-                    return m;
-                }
-            }
-            throw new IllegalArgumentException("method must be full, head, lora or prefix, got '" + s + "'");
+            return Keyed.parse(Method.class, "method", s);
         }
 
         /** The peak learning rate when --lr is not given. */
@@ -128,42 +117,22 @@ public record FinetuneConfig(
     }
 
     /** Which hidden state the classification head reads. */
-    public enum Pooling {
+    public enum Pooling implements Keyed {
         AUTO, FIRST, LAST, MEAN;
-
-        @JsonValue
-        public String key() {
-            return name().toLowerCase(Locale.ROOT);
-        }
 
         @JsonCreator
         public static Pooling parse(String s) {
-            for (Pooling p : values()) {
-                if (p.key().equalsIgnoreCase(s.trim())) {
-                    return p;
-                }
-            }
-            throw new IllegalArgumentException("pooling must be auto, first, last or mean, got '" + s + "'");
+            return Keyed.parse(Pooling.class, "pooling", s);
         }
     }
 
     /** Where the weights start. */
-    public enum Init {
+    public enum Init implements Keyed {
         PRETRAINED, SCRATCH;
-
-        @JsonValue
-        public String key() {
-            return name().toLowerCase(Locale.ROOT);
-        }
 
         @JsonCreator
         public static Init parse(String s) {
-            for (Init i : values()) {
-                if (i.key().equalsIgnoreCase(s.trim())) {
-                    return i;
-                }
-            }
-            throw new IllegalArgumentException("init must be pretrained or scratch, got '" + s + "'");
+            return Keyed.parse(Init.class, "init", s);
         }
     }
 

@@ -1,8 +1,7 @@
 package org.sparklm.model;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
-import com.fasterxml.jackson.annotation.JsonValue;
-import java.util.Locale;
+import org.sparklm.config.Keyed;
 import org.sparklm.train.Objective;
 
 /**
@@ -15,15 +14,9 @@ import org.sparklm.train.Objective;
  *       from the features mask of the minibatch.</li>
  * </ul>
  */
-public enum AttentionMode {
+public enum AttentionMode implements Keyed {
     CAUSAL,
     BIDIRECTIONAL;
-
-    /** The lower-case name used in config files and on the command line. */
-    @JsonValue
-    public String key() {
-        return name().toLowerCase(Locale.ROOT);
-    }
 
     /** The attention a model trained for the objective needs: bidirectional for masked LM, else causal. */
     public static AttentionMode of(Objective objective) {
@@ -33,11 +26,6 @@ public enum AttentionMode {
     /** Parses {@code causal} or {@code bidirectional} (case-insensitive). */
     @JsonCreator
     public static AttentionMode parse(String s) {
-        for (AttentionMode m : values()) {
-            if (m.key().equalsIgnoreCase(s.trim())) {
-                return m;
-            }
-        }
-        throw new IllegalArgumentException("attention must be causal or bidirectional, got '" + s + "'");
+        return Keyed.parse(AttentionMode.class, "attention", s);
     }
 }

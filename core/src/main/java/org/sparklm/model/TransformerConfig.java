@@ -16,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
+import org.sparklm.config.Keyed;
 
 /**
  * The sizes of a Transformer language model (Vaswani et al. 2017, "Attention Is All You Need"), in the pre-LayerNorm
@@ -57,27 +58,12 @@ public record TransformerConfig(int vocabSize, int layers, int dModel, int heads
                                 boolean tiedEmbeddings, int relativeBuckets, int relativeMaxDistance) {
 
     /** Decoder-only (GPT/BERT-style, one stack) or encoder-decoder (T5). */
-    public enum Architecture {
-        DECODER("decoder"),
-        ENCODER_DECODER("encoder-decoder");
-
-        private final String key;
-
-        Architecture(String key) {
-            this.key = key;
-        }
-
-        public String key() {
-            return key;
-        }
+    public enum Architecture implements Keyed {
+        DECODER,
+        ENCODER_DECODER;
 
         public static Architecture parse(String s) {
-            for (Architecture a : values()) {
-                if (a.key.equalsIgnoreCase(s.strip())) {
-                    return a;
-                }
-            }
-            throw new IllegalArgumentException("architecture must be decoder or encoder-decoder, got '" + s + "'");
+            return Keyed.parse(Architecture.class, "architecture", s);
         }
     }
 

@@ -1,9 +1,8 @@
 package org.sparklm.train;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
-import com.fasterxml.jackson.annotation.JsonValue;
-import java.util.Locale;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.sparklm.config.Keyed;
 
 /**
  * The outer optimizer of parameter averaging (local SGD): after a round, the workers' mean {@code m} of the
@@ -22,25 +21,15 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 public final class OuterOptimizer {
 
     /** Which outer step. */
-    public enum Kind {
+    public enum Kind implements Keyed {
         /** p = the workers' mean (outer SGD, lr 1, no momentum): dl4j-spark's parameter averaging. */
         AVERAGE,
         /** SGD with Nesterov momentum on the pseudo-gradient (DiLoCo). */
         NESTEROV;
 
-        @JsonValue
-        public String key() {
-            return name().toLowerCase(Locale.ROOT);
-        }
-
         @JsonCreator
         public static Kind parse(String s) {
-            for (Kind k : values()) {
-                if (k.key().equalsIgnoreCase(s.trim())) {
-                    return k;
-                }
-            }
-            throw new IllegalArgumentException("outer optimizer must be average or nesterov, got '" + s + "'");
+            return Keyed.parse(Kind.class, "outer optimizer", s);
         }
     }
 
