@@ -77,21 +77,10 @@ public record PretrainRun(String data, String tokenizerSha256, Objective objecti
         keepWorkerState = keepWorkerState != null && keepWorkerState;
     }
 
-    /** A run with the second moment averaged and the workers' state shared (as before those options). */
-    public PretrainRun(String data, String tokenizerSha256, Objective objective, String modelName,
-                       TransformerConfig model, long parameters, int workers, int batchSizePerWorker,
-                       int averagingFrequency, long steps, double lr, double minLr, int warmupSteps,
-                       double weightDecay, double gradClip, Double beta1, Double beta2, Double adamEpsilon,
-                       OuterOptimizer.Kind outerOptimizer, Double outerLr, Double outerMomentum, long seed,
-                       String sparkMaster, Double noiseDensity, Double meanSpanLength, Double prefixMin,
-                       Double prefixMax) {
-        this(data, tokenizerSha256, objective, modelName, model, parameters, workers, batchSizePerWorker,
-            averagingFrequency, steps, lr, minLr, warmupSteps, weightDecay, gradClip, beta1, beta2, adamEpsilon,
-            outerOptimizer, outerLr, outerMomentum, seed, sparkMaster, noiseDensity, meanSpanLength, prefixMin,
-            prefixMax, null, null);
-    }
-
-    /** A run of an objective without options of its own (clm, mlm), as before the encoder-decoder objectives. */
+    /**
+     * A run of an objective without options of its own (clm, mlm), with the second moment averaged and the workers'
+     * state shared: the run of every caller that is not {@code pretrain} itself (import, the scaling sweep).
+     */
     public PretrainRun(String data, String tokenizerSha256, Objective objective, String modelName,
                        TransformerConfig model, long parameters, int workers, int batchSizePerWorker,
                        int averagingFrequency, long steps, double lr, double minLr, int warmupSteps,

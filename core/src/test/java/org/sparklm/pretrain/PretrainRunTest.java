@@ -97,6 +97,7 @@ class PretrainRunTest {
         return new PretrainRun(a.data(), a.tokenizerSha256(), Objective.SPAN, a.modelName(), a.model(),
             a.parameters(), a.workers(), a.batchSizePerWorker(), a.averagingFrequency(), a.steps(), a.lr(), a.minLr(),
             a.warmupSteps(), a.weightDecay(), a.gradClip(), a.beta1(), a.beta2(), a.adamEpsilon(),
-            a.outerOptimizer(), a.outerLr(), a.outerMomentum(), a.seed(), a.sparkMaster(), density, mean, null, null);
+            a.outerOptimizer(), a.outerLr(), a.outerMomentum(), a.seed(), a.sparkMaster(), density, mean, null, null,
+            null, null);
     }
 }

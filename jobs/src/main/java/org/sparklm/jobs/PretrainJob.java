@@ -175,7 +175,7 @@ public final class PretrainJob {
         RoundTrainingMaster tm = RoundTrainingMaster.create(workers, c.batchSizePerWorker(),
             run.averagingFrequency(), c.seed()).withOuter(outer).keepWorkerState(run.keepWorkerState())
             .combinedSecondMoment(run.secondMoment() == SecondMoment.COMBINED
-                ? CombinedSecondMoment.of(net, workers, c.beta1(), c.beta2()) : null);
+                ? CombinedSecondMoment.of(net, workers, run.beta1(), run.beta2()) : null);
         tm.setExcess(excess);
         OptimizerConfig opt = run.optimizer();
         RoundLoop.Plan plan = new RoundLoop.Plan((int) run.rounds(), run.averagingFrequency(), run.tokensPerStep(),
