@@ -156,6 +156,21 @@ public final class HadoopFiles {
         return fs instanceof org.apache.hadoop.fs.LocalFileSystem local ? local.getRawFileSystem() : fs;
     }
 
+    /** Whether a path names a file (not a directory) on its file system. */
+    public static boolean isFile(Configuration conf, String uri) throws IOException {
+        Path p;
+        try {
+            p = new Path(uri);
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+        try {
+            return p.getFileSystem(conf).getFileStatus(p).isFile();
+        } catch (java.io.FileNotFoundException e) {
+            return false;
+        }
+    }
+
     /** Whether a path exists. */
     public static boolean exists(Configuration conf, String uri) throws IOException {
         Path p = new Path(uri);

@@ -3,13 +3,13 @@ package org.sparklm.scaling;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
+import org.apache.hadoop.conf.Configuration;
 import org.sparklm.UsageException;
+import org.sparklm.io.HadoopFiles;
 import org.sparklm.io.Json;
 import org.sparklm.model.AttentionMode;
 import org.sparklm.model.TransformerConfig;
@@ -65,13 +65,17 @@ public record ModelFamily(String name, List<Member> models) {
         return best;
     }
 
-    /** {@code gpt} (built in) or a family file. */
-    public static ModelFamily load(String nameOrFile) {
-        Path f = Path.of(nameOrFile);
-        try {
-            if (Files.isRegularFile(f)) {
-                return parse(Json.MAPPER.readTree(f.toFile()), nameOrFile);
+    /** {@code gpt} (built in) or a family file on any Hadoop file system. */
+    public static ModelFamily load(Configuration conf, String nameOrFile) throws IOException {
+        if (HadoopFiles.isFile(conf, nameOrFile)) {
+            try (InputStream in = HadoopFiles.open(conf, nameOrFile)) {
+                return parse(Json.MAPPER.readTree(in), nameOrFile);
+            } catch (com.fasterxml.jackson.core.JacksonException e) {
+                throw new UsageException("model family " + nameOrFile + ": not JSON: "
+                    + e.getOriginalMessage().split("\n")[0]);
             }
+        }
+        try {
             if (nameOrFile.matches("[A-Za-z0-9_-]+")) {
                 try (InputStream in = ModelFamily.class.getClassLoader().getResourceAsStream(RESOURCE_DIR + nameOrFile
                     + ".json")) {

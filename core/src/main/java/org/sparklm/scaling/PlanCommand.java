@@ -39,8 +39,8 @@ public final class PlanCommand {
 
     /** The plan as JSON (docs/FORMATS.md, "plan output"). */
     public static ObjectNode plan(PlanConfig c, Configuration conf) throws IOException {
-        ScalingLaw law = ScalingLaw.named(c.law());
-        ModelFamily family = ModelFamily.load(c.family());
+        ScalingLaw law = ScalingLaw.named(conf, c.law());
+        ModelFamily family = ModelFamily.load(conf, c.family());
         if (c.familyVocabSize() > 0) {
             family = family.withVocabSize(c.familyVocabSize());
         }

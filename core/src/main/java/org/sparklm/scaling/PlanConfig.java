@@ -21,10 +21,10 @@ public record PlanConfig(
         + " budget is the compute that run spent")
     String run,
     @Opt(metavar = "NAME|FILE", help = "the scaling law: hoffmann (Hoffmann et al. 2022, approach 3), epoch"
-        + " (Besiroglu et al. 2024), or a law.json written by sweep")
+        + " (Besiroglu et al. 2024), or a law.json written by sweep (any Hadoop path: local, hdfs://, s3a://)")
     String law,
     @Opt(metavar = "NAME|FILE", help = "the model configs to pick the nearest model from: gpt (built in,"
-        + " conf/families/gpt.json) or a family file (docs/FORMATS.md)")
+        + " conf/families/gpt.json) or a family file (docs/FORMATS.md; any Hadoop path)")
     String family,
     @Opt(metavar = "V", help = "build the family's models at this vocabulary (your tokenizer's) instead of the"
         + " file's vocab_size (0: the file's)", min = 0, max = Integer.MAX_VALUE)

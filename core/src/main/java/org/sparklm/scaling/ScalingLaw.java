@@ -3,11 +3,12 @@ package org.sparklm.scaling;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import java.io.InputStream;
 import java.util.List;
 import java.util.Locale;
+import org.apache.hadoop.conf.Configuration;
 import org.sparklm.UsageException;
+import org.sparklm.io.HadoopFiles;
 import org.sparklm.io.Json;
 
 /**
@@ -135,8 +136,11 @@ public record ScalingLaw(String name, double e, double a, double b, double alpha
         }
     }
 
-    /** {@code hoffmann}, {@code epoch}, or a law file (sweep's law.json or one written by hand). */
-    public static ScalingLaw named(String nameOrFile) {
+    /**
+     * {@code hoffmann}, {@code epoch}, or a law file (sweep's law.json or one written by hand) on any Hadoop file
+     * system ({@code runs/sweep/law.json}, {@code hdfs://...}, {@code s3a://...}).
+     */
+    public static ScalingLaw named(Configuration conf, String nameOrFile) throws IOException {
         switch (nameOrFile) {
             case "hoffmann":
                 return HOFFMANN;
@@ -145,16 +149,15 @@ public record ScalingLaw(String name, double e, double a, double b, double alpha
             default:
                 break;
         }
-        Path f = Path.of(nameOrFile);
-        if (!Files.isRegularFile(f)) {
+        if (!HadoopFiles.isFile(conf, nameOrFile)) {
             throw new UsageException("--law: no such law: '" + nameOrFile + "' (hoffmann, epoch, or a law.json"
                 + " file)");
         }
         JsonNode o;
-        try {
-            o = Json.MAPPER.readTree(f.toFile());
-        } catch (IOException ex) {
-            throw new UsageException("law " + nameOrFile + ": not JSON: " + ex.getMessage().split("\n")[0]);
+        try (InputStream in = HadoopFiles.open(conf, nameOrFile)) {
+            o = Json.MAPPER.readTree(in);
+        } catch (com.fasterxml.jackson.core.JacksonException ex) {
+            throw new UsageException("law " + nameOrFile + ": not JSON: " + ex.getOriginalMessage().split("\n")[0]);
         }
         return fromJson(o, nameOrFile);
     }

@@ -126,13 +126,15 @@ class PlanCommandTest {
         Files.writeString(f, "{\"vocab_size\": 1000, \"context_length\": 128, \"models\": ["
             + "{\"name\": \"a\", \"layers\": 1, \"d_model\": 32, \"heads\": 1},"
             + "{\"name\": \"b\", \"layers\": 4, \"d_model\": 256, \"heads\": 4, \"context_length\": 512}]}");
-        ModelFamily fam = ModelFamily.load(f.toString());
+        ModelFamily fam = ModelFamily.load(new Configuration(), f.toString());
+        // the same file as a Hadoop URI (what hdfs:// or s3a:// paths go through)
+        assertEquals(2, ModelFamily.load(new Configuration(), f.toUri().toString()).models().size());
         assertEquals(128, fam.models().get(0).config().contextLength());
         assertEquals(512, fam.models().get(1).config().contextLength());
         assertEquals("b", fam.nearest(3e6).name());
         assertEquals("a", fam.nearest(1e4).name());
         Files.writeString(f, "{\"vocab_size\": 1000, \"models\": [{\"name\": \"a\", \"layers\": 1, \"d_model\": 32,"
             + " \"heads\": 3, \"context_length\": 64}]}");
-        assertThrows(UsageException.class, () -> ModelFamily.load(f.toString()));
+        assertThrows(UsageException.class, () -> ModelFamily.load(new Configuration(), f.toString()));
     }
 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.sparklm.UsageException;
@@ -58,12 +59,19 @@ class ScalingLawTest {
     void lawFileRoundTripAndMissingConstants(@TempDir Path dir) throws Exception {
         Path f = dir.resolve("law.json");
         Files.writeString(f, org.sparklm.io.Json.MAPPER.writeValueAsString(ScalingLaw.EPOCH.toJson()));
-        ScalingLaw back = ScalingLaw.named(f.toString());
+        ScalingLaw back = ScalingLaw.named(new Configuration(), f.toString());
         assertEquals(ScalingLaw.EPOCH.b(), back.b());
         assertEquals(ScalingLaw.EPOCH.optimalParameters(1e20), back.optimalParameters(1e20), 1e-6);
+        // the same file as a Hadoop URI (what hdfs:// or s3a:// paths go through)
+        assertEquals(ScalingLaw.EPOCH.b(), ScalingLaw.named(new Configuration(), f.toUri().toString()).b());
         Files.writeString(f, "{\"E\": 1.7, \"A\": 400, \"alpha\": 0.3}");
-        UsageException u = assertThrows(UsageException.class, () -> ScalingLaw.named(f.toString()));
+        UsageException u = assertThrows(UsageException.class, () -> ScalingLaw.named(new Configuration(), f.toString()));
         assertTrue(u.getMessage().contains("missing constants B, beta"), u.getMessage());
-        assertThrows(UsageException.class, () -> ScalingLaw.named(dir.resolve("nope.json").toString()));
+        assertThrows(UsageException.class,
+            () -> ScalingLaw.named(new Configuration(), dir.resolve("nope.json").toString()));
+        assertThrows(UsageException.class, () -> ScalingLaw.named(new Configuration(), dir.toString()));
+        Files.writeString(f, "{not json");
+        u = assertThrows(UsageException.class, () -> ScalingLaw.named(new Configuration(), f.toString()));
+        assertTrue(u.getMessage().startsWith("law " + f + ": not JSON: "), u.getMessage());
     }
 }

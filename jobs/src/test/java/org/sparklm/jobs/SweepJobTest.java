@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -75,7 +76,7 @@ class SweepJobTest extends SparkTestBase {
         JsonNode law = Json.MAPPER.readTree(out.resolve(SweepReport.LAW_FILE).toFile());
         assertEquals(6, law.at("/fit/runs").asInt());
         assertEquals(6, law.at("/fit/residuals").size());
-        ScalingLaw fitted = ScalingLaw.named(out.resolve(SweepReport.LAW_FILE).toString());
+        ScalingLaw fitted = ScalingLaw.named(new Configuration(), out.resolve(SweepReport.LAW_FILE).toString());
         assertEquals(a.fit().law().alpha(), fitted.alpha());
         JsonNode sweep = Json.MAPPER.readTree(out.resolve(SweepReport.SWEEP_FILE).toFile());
         assertEquals(2, sweep.get("runs_failed").asInt());
