@@ -11,6 +11,7 @@ import java.lang.reflect.Method;
 import java.lang.reflect.RecordComponent;
 import java.math.BigDecimal;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -69,6 +70,15 @@ public final class CommandLine<T extends Record> {
         boolean map() {
             return Map.class.isAssignableFrom(type());
         }
+
+        /** The value's name in the help: the annotation's, or a {@link Keyed} enum's keys as {@code a|b|c}. */
+        String metavar() {
+            if (opt.metavar().isEmpty() && type().isEnum() && Keyed.class.isAssignableFrom(type())) {
+                return String.join("|", Arrays.stream((Keyed[]) type().getEnumConstants()).map(Keyed::key)
+                    .toList());
+            }
+            return opt.metavar();
+        }
     }
 
     public static final String CONFIG_OPTION = "config";
@@ -98,14 +108,14 @@ public final class CommandLine<T extends Record> {
                 options.flag(f.option(), opt.help());
             } else if (opt.required()) {
                 if (f.list()) {
-                    options.requiredList(f.option(), opt.metavar(), opt.help());
+                    options.requiredList(f.option(), f.metavar(), opt.help());
                 } else {
-                    options.required(f.option(), opt.metavar(), opt.help());
+                    options.required(f.option(), f.metavar(), opt.help());
                 }
             } else {
                 String shown = !opt.defaultText().isEmpty() ? opt.defaultText()
                     : display(defaultTree.get(f.key()), f);
-                options.value(f.option(), opt.metavar(), opt.help(), shown);
+                options.value(f.option(), f.metavar(), opt.help(), shown);
             }
         }
         options.value(CONFIG_OPTION, "FILE", "a JSON file of option values (keys as the options' names, with _ or"
@@ -166,7 +176,7 @@ public final class CommandLine<T extends Record> {
             JsonNode v = tree.get(f.key());
             if (f.opt().required() && (v == null || v.isNull() || f.list() && v.isEmpty())) {
                 throw new UsageException(command + ": missing required option --" + f.option() + " "
-                    + f.opt().metavar());
+                    + f.metavar());
             }
         }
         T value;

@@ -15,7 +15,10 @@ import java.lang.annotation.Target;
 @Target(ElementType.RECORD_COMPONENT)
 public @interface Opt {
 
-    /** The value's name in the help, e.g. {@code DIR}; empty for a boolean flag. */
+    /**
+     * The value's name in the help, e.g. {@code DIR}; empty for a boolean flag, and for a {@link Keyed} enum, whose
+     * keys are shown ({@code average|nesterov}).
+     */
     String metavar() default "";
 
     /** One line of help (the default is appended by the help text). */

@@ -29,7 +29,7 @@ public record FinetuneConfig(
     String textField,
     @Opt(metavar = "NAME", help = "jsonl: the field holding the label (a string, number or boolean), or a JSON pointer")
     String labelField,
-    @Opt(metavar = "METHOD", help = "full (every parameter), head (the pretrained body frozen: a linear probe), lora"
+    @Opt(help = "full (every parameter), head (the pretrained body frozen: a linear probe), lora"
         + " (low-rank adapters on --lora-targets, pretrained weights frozen) or prefix (trainable key/value prefixes"
         + " at every layer, pretrained weights frozen)")
     Method method,
@@ -47,7 +47,7 @@ public record FinetuneConfig(
     @Opt(metavar = "H", help = "prefix: reparameterise each layer's prefix through an MLP of hidden size H while"
         + " training (0: train the prefix directly); the MLP is dropped after training", min = 0, max = 1 << 16)
     int prefixProjection,
-    @Opt(metavar = "POOLING", help = "the state the head reads: first (a [CLS] token prepended), last (the last real"
+    @Opt(help = "the state the head reads: first (a [CLS] token prepended), last (the last real"
         + " token: [EOS] appended for a decoder), mean (over the real tokens), or auto (mean; see docs/DESIGN.md)")
     Pooling pooling,
     @Opt(metavar = "E", help = "passes over the training examples (each example once per epoch)", min = 0.01,
@@ -68,7 +68,7 @@ public record FinetuneConfig(
     int maxLength,
     @Opt(metavar = "S", help = "seed of the head's and adapters' initialisation, the epochs' orders and dropout")
     long seed,
-    @Opt(metavar = "INIT", help = "pretrained (start from --checkpoint) or scratch (the same architecture, randomly"
+    @Opt(help = "pretrained (start from --checkpoint) or scratch (the same architecture, randomly"
         + " initialised: the baseline of every 'does pretraining help' comparison)")
     Init init,
     @Opt(metavar = "NAME|FILE", help = "with --init scratch: the architecture (a model config name or file)",

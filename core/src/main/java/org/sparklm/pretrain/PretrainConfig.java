@@ -31,7 +31,7 @@ public record PretrainConfig(
     String model,
     @Opt(metavar = "KEY=VALUE,...", help = "override model config keys, e.g. layers=4,dropout=0.1")
     Map<String, String> modelSet,
-    @Opt(metavar = "clm|mlm|span|prefix-lm", help = "causal LM (next token), masked LM (15% of tokens, 80/10/10),"
+    @Opt(help = "causal LM (next token), masked LM (15% of tokens, 80/10/10),"
         + " T5's span corruption (encoder-decoder: spans of the input replaced by sentinels, the decoder produces"
         + " them) or prefix LM (encoder-decoder: the encoder reads a window's first part, the decoder the rest)")
     Objective objective,
@@ -73,7 +73,7 @@ public record PretrainConfig(
     double beta2,
     @Opt(metavar = "EPS", help = "Adam's epsilon", min = 1e-30, max = 1)
     double adamEpsilon,
-    @Opt(metavar = "average|nesterov", help = "what the driver does with each round's average: take it (plain"
+    @Opt(help = "what the driver does with each round's average: take it (plain"
         + " parameter averaging), or an outer SGD step with Nesterov momentum on the pseudo-gradient (DiLoCo)")
     OuterOptimizer.Kind outerOptimizer,
     @Opt(metavar = "LR", help = "nesterov: the outer learning rate", min = 1e-9, max = 10)
@@ -83,7 +83,7 @@ public record PretrainConfig(
     @Opt(help = "each worker keeps its own Adam moments from round to round (DiLoCo) instead of starting every round"
         + " from the workers' mean; only the parameters are averaged")
     boolean keepWorkerState,
-    @Opt(metavar = "mean|combined", help = "Adam's second moment after averaging: the workers' mean (of their"
+    @Opt(help = "Adam's second moment after averaging: the workers' mean (of their"
         + " squared batch-B gradients), or combined: an estimate of the combined batch's, from the spread of the"
         + " workers' first moments (for small H; see docs/BENCHMARKS.md)")
     SecondMoment secondMoment,

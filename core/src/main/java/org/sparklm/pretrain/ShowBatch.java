@@ -52,7 +52,7 @@ public final class ShowBatch {
         @Opt(metavar = "DIR", help = "the tokenizer the shards were encoded with; checked against the shards' sha256",
             defaultText = "the tokenizer.json stored in --data")
         String tokenizer,
-        @Opt(metavar = "clm|mlm|span|prefix-lm", help = "the pretraining objective")
+        @Opt(help = "the pretraining objective")
         Objective objective,
         @Opt(metavar = "NAME|FILE", help = "model config: its context_length sets the windows (as in pretrain)")
         String model,

@@ -106,6 +106,11 @@ class CommandLineTest {
         assertTrue(help.contains("(default: 1e-4)") && help.contains("(default: 0.95)"), help);
         assertTrue(help.contains("--resume ") && help.contains("--config FILE"), help);
         assertTrue(help.contains("(default: the tokenizer.json stored in --data)"), help);
+        // a Keyed enum's value name is its keys, from the enum (no metavar written on the option)
+        assertTrue(help.contains("--objective clm|mlm|span|prefix-lm "), help);
+        assertTrue(help.contains("--outer-optimizer average|nesterov "), help);
+        assertTrue(help.contains("--second-moment mean|combined "), help);
+        assertTrue(org.sparklm.finetune.FinetuneConfig.commandLine().help().contains("--method full|head|lora|prefix "));
         assertEquals("3e-4", CommandLine.number(3e-4));
         assertEquals("1e-8", CommandLine.number(1e-8));
         assertEquals("0.1", CommandLine.number(0.1));

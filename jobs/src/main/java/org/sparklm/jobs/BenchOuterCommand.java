@@ -59,7 +59,7 @@ public final class BenchOuterCommand {
         int evalWindows,
         @Opt(help = "the two-worker runs keep each worker's Adam state between rounds (pretrain --keep-worker-state)")
         boolean keepWorkerState,
-        @Opt(metavar = "mean|combined", help = "Adam's second moment in the two-worker runs (pretrain --second-moment)")
+        @Opt(help = "Adam's second moment in the two-worker runs (pretrain --second-moment)")
         SecondMoment secondMoment,
         @Opt(metavar = "LIST", help = "outer optimizers of the two-worker runs, each run at every H")
         String outers,
@@ -70,6 +70,40 @@ public final class BenchOuterCommand {
         static final Config DEFAULTS = new Config(null, 1_000_000, 16, "8,32,128", "tiny", java.util.Map.of(), 3e-3,
             3e-4, 0.7, 0.9, 512, false, SecondMoment.MEAN, "average,nesterov", 1234,
             System.getProperty("java.io.tmpdir"));
+    }
+
+    /** {@code --hs}: comma-separated positive integers, each once; anything else is one error line. */
+    static int[] averagingFrequencies(String list) {
+        String[] parts = list.split(",", -1);
+        int[] hs = new int[parts.length];
+        for (int i = 0; i < parts.length; i++) {
+            try {
+                hs[i] = Integer.parseInt(parts[i].strip());
+            } catch (NumberFormatException e) {
+                hs[i] = 0;
+            }
+            if (hs[i] < 1) {
+                throw new org.sparklm.UsageException("bench-outer: --hs: '" + parts[i].strip()
+                    + "' is not a positive integer (a comma-separated list such as 8,32,128)");
+            }
+        }
+        if (Arrays.stream(hs).distinct().count() != hs.length) {
+            throw new org.sparklm.UsageException("bench-outer: --hs: '" + list + "' names an H twice");
+        }
+        return hs;
+    }
+
+    /** {@code --outers}: comma-separated outer optimizers' keys, as {@code pretrain --outer-optimizer} takes them. */
+    static List<String> outerOptimizers(String list) {
+        List<String> keys = new ArrayList<>();
+        for (String o : list.split(",", -1)) {
+            try {
+                keys.add(org.sparklm.train.OuterOptimizer.Kind.parse(o).key());
+            } catch (IllegalArgumentException e) {
+                throw new org.sparklm.UsageException("bench-outer: --outers: " + e.getMessage());
+            }
+        }
+        return keys;
     }
 
     static CommandLine<Config> commandLine() {
@@ -84,15 +118,8 @@ public final class BenchOuterCommand {
         if (c == null) {
             return;
         }
-        int[] hs = Arrays.stream(c.hs().split(",")).map(String::strip).mapToInt(Integer::parseInt).toArray();
-        List<String> outers = Arrays.stream(c.outers().split(",")).map(String::strip).toList();
-        for (String o : outers) {
-            try {
-                org.sparklm.train.OuterOptimizer.Kind.parse(o);
-            } catch (IllegalArgumentException e) {
-                throw new org.sparklm.UsageException("bench-outer: --outers: " + e.getMessage());
-            }
-        }
+        int[] hs = averagingFrequencies(c.hs());
+        List<String> outers = outerOptimizers(c.outers());
         int maxH = Arrays.stream(hs).max().orElse(8);
         SparkConf conf = new SparkConf().setAppName("sparklm bench-outer");
         JobSupport.defaults(conf);
