@@ -143,6 +143,11 @@ final class RoundLoop {
                 extra.put("rebuild_seconds", round3(ws[1]));
                 extra.put("overhead_seconds", round3(Math.max(0, secs - ws[0] - ws[1])));
                 extra.put("bytes_per_round", tm.bytesLastRound());
+                double[] drift = tm.lastRoundDrift();
+                if (drift != null) {
+                    extra.put("worker_spread", (float) drift[0]);
+                    extra.put("pseudo_gradient_norm", (float) drift[1]);
+                }
                 if (job.roundExtra() != null) {
                     extra.setAll(job.roundExtra());
                 }

@@ -22,6 +22,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.sparklm.model.TrainableParams;
 import org.sparklm.train.CombinedSecondMoment;
 import org.sparklm.train.OuterOptimizer;
+import org.sparklm.train.RoundDrift;
 
 /**
  * dl4j-spark's {@link ParameterAveragingTrainingMaster}, told that each {@code fit} call is exactly one averaging
@@ -58,6 +59,10 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
     private transient INDArray excess;                       // combined: the estimate sent with the next round
     private transient org.apache.spark.util.DoubleAccumulator computeSeconds;
     private transient org.apache.spark.util.DoubleAccumulator rebuildSeconds;
+    private transient org.apache.spark.util.DoubleAccumulator squaredNorms;     // sum of |x_w|^2
+    private transient org.apache.spark.util.DoubleAccumulator squaredFromStart; // sum of |x_w - p|^2
+    private transient org.apache.spark.util.LongAccumulator reporting;          // workers that sent parameters
+    private transient double meanSquaredNorm = Double.NaN;                     // |m|^2 of the last round
 
     private RoundTrainingMaster(Builder b) {
         super(b);
@@ -150,6 +155,17 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
         return new double[] {computeSeconds.sum() / numWorkers, rebuildSeconds.sum() / numWorkers};
     }
 
+    /**
+     * How far the last round moved ({@link RoundDrift}): the workers' spread around their mean and the norm of the
+     * pseudo-gradient (start minus mean), over the parameters that are averaged; null before the first round.
+     */
+    double[] lastRoundDrift() {
+        if (reporting == null || reporting.value() == 0 || Double.isNaN(meanSquaredNorm)) {
+            return null;
+        }
+        return RoundDrift.of(reporting.value(), squaredNorms.value(), squaredFromStart.value(), meanSquaredNorm);
+    }
+
     /** The number of workers (one Spark task each). */
     int workers() {
         return numWorkers;
@@ -179,6 +195,10 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
         long epoch = net.getConfiguration().getEpochCount();
         computeSeconds = graph.getSparkContext().sc().doubleAccumulator("compute seconds");
         rebuildSeconds = graph.getSparkContext().sc().doubleAccumulator("rebuild seconds");
+        squaredNorms = graph.getSparkContext().sc().doubleAccumulator("squared norms");
+        squaredFromStart = graph.getSparkContext().sc().doubleAccumulator("squared distances from the start");
+        reporting = graph.getSparkContext().sc().longAccumulator("workers with parameters");
+        meanSquaredNorm = Double.NaN;
         if (trainable == null) {
             // keepWorkerState: from the second round on, each worker is sent its own state instead of the shared one
             // (in the first, all of them start from the driver's, sent once as usual)
@@ -253,6 +273,9 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
         private final boolean saveUpdater;
         private final org.apache.spark.util.DoubleAccumulator compute;
         private final org.apache.spark.util.DoubleAccumulator rebuild;
+        private final org.apache.spark.util.DoubleAccumulator squaredNorms;
+        private final org.apache.spark.util.DoubleAccumulator squaredFromStart;
+        private final org.apache.spark.util.LongAccumulator reporting;
         private java.util.List<Broadcast<INDArray>> ownStates;   // non-null: worker w (partition w) reads element w
         private CombinedSecondMoment combined;                    // non-null: deflate v after each step
         private Broadcast<INDArray> excess;
@@ -268,6 +291,9 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
             this.saveUpdater = saveUpdater;
             this.compute = master.computeSeconds;
             this.rebuild = master.rebuildSeconds;
+            this.squaredNorms = master.squaredNorms;
+            this.squaredFromStart = master.squaredFromStart;
+            this.reporting = master.reporting;
         }
 
         /** Each worker starts from its own optimizer state: element w for the task of partition w. */
@@ -347,11 +373,18 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
         @Override
         public ParameterAveragingTrainingResult getFinalResult(ComputationGraph network) {
             ParameterAveragingTrainingResult r = super.getFinalResult(network);
-            if (round == null) {
-                return r;
+            if (round != null) {
+                r = new ParameterAveragingTrainingResult(trainable.extract(network.params()),
+                    saveUpdater ? r.getUpdaterState() : null, r.getScore(), null, null, null);
             }
-            return new ParameterAveragingTrainingResult(trainable.extract(network.params()),
-                saveUpdater ? r.getUpdaterState() : null, r.getScore(), null, null, null);
+            if (reporting != null && r.getParameters() != null) {
+                // the drift scalars: against the parameters this round started from, as the driver sent them
+                INDArray start = round == null ? broadcast.getValue().getParameters() : round.getValue().trainable;
+                squaredNorms.add(RoundDrift.squaredNorm(r.getParameters()));
+                squaredFromStart.add(RoundDrift.squaredDistance(r.getParameters(), start));
+                reporting.add(1);
+            }
+            return r;
         }
     }
 
@@ -414,6 +447,7 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
         }
         if (trainable == null && outer == null) {
             super.processResults(network, graph, results, splitNum, totalSplits);   // dl4j-spark's averaging
+            meanSquaredNorm = RoundDrift.squaredNorm(graph.getNetwork().params());
             return;
         }
         ParameterAveragingAggregationTuple tuple = results.treeAggregate(null,
@@ -436,6 +470,7 @@ final class RoundTrainingMaster extends ParameterAveragingTrainingMaster {
         ComputationGraph net = graph.getNetwork();
         // the round started from the driver's parameters, which the workers did not touch
         INDArray start = trainable == null ? net.params().dup() : trainable.extract(net.params());
+        meanSquaredNorm = RoundDrift.squaredNorm(mean);
         if (outer != null) {
             outer.step(start, mean);
         } else {

@@ -95,13 +95,19 @@ class PretrainJobTest extends SparkTestBase {
         LmMinibatches d = data(1, 4);
         RoundTrainingMaster tm = RoundTrainingMaster.create(1, 4, 3, 1);
         SparkComputationGraph spark = new SparkComputationGraph(sc, distributed, tm);
+        INDArray afterFirst = null;
         for (int r = 0; r < 2; r++) {
             RoundLoop.trainRound(sc, spark, tm, d::minibatches, 1, r * 3L, 3, r + 1, 2);
+            afterFirst = afterFirst == null ? spark.getNetwork().params().dup() : afterFirst;
         }
         for (MultiDataSet b : d.minibatches(0, 0, 6)) {
             local.fit(b);
         }
         assertEquals(6, spark.getNetwork().getConfiguration().getIterationCount());
+        double[] drift = tm.lastRoundDrift();
+        assertEquals(0.0, drift[0], "one worker's spread");
+        double moved = afterFirst.castTo(DataType.DOUBLE).distance2(spark.getNetwork().params().castTo(DataType.DOUBLE));
+        assertEquals(moved, drift[1], 1e-4 * moved, "the second round's pseudo-gradient norm");
         assertClose(local.params(), spark.getNetwork().params(), 1e-4, "parameters");
         assertClose(local.getUpdater().getStateViewArray(), spark.getNetwork().getUpdater().getStateViewArray(),
             1e-4, "Adam state");
@@ -327,11 +333,13 @@ class PretrainJobTest extends SparkTestBase {
         RoundLoop.trainRound(sc, spark, tm, d::minibatches, 2, 0, 2, 1, 1);
         INDArray params = null;
         INDArray state = null;
+        INDArray[] workers = new INDArray[2];
         for (int w = 0; w < 2; w++) {
             ComputationGraph local = TransformerLm.create(micro(), opt, 9);
             for (MultiDataSet b : d.minibatches(w, 0, 2)) {
                 local.fit(b);
             }
+            workers[w] = local.params().castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE);
             params = params == null ? local.params().dup() : params.addi(local.params());
             INDArray s = local.getUpdater().getStateViewArray();
             state = state == null ? s.dup() : state.addi(s);
@@ -339,6 +347,16 @@ class PretrainJobTest extends SparkTestBase {
         assertClose(params.divi(2), spark.getNetwork().params(), 1e-5, "parameters: the mean of the workers'");
         assertClose(state.divi(2), spark.getNetwork().getUpdater().getStateViewArray(), 1e-5,
             "Adam state: the mean of the workers' moments");
+        // the round's drift: with two workers each is half their distance from the mean; the pseudo-gradient is
+        // the start minus the mean
+        INDArray start = TransformerLm.create(micro(), opt, 9).params().castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE);
+        INDArray mean = workers[0].add(workers[1]).divi(2);
+        double spread = workers[0].distance2(workers[1]) / 2;
+        double pseudo = start.distance2(mean);
+        double[] drift = tm.lastRoundDrift();
+        assertTrue(spread > 0, "the workers trained on the same windows");
+        assertEquals(spread, drift[0], 1e-3 * spread, "worker spread");
+        assertEquals(pseudo, drift[1], 1e-3 * pseudo, "pseudo-gradient norm");
         double[] seconds = tm.lastRoundWorkerSeconds();
         assertTrue(seconds[0] > 0 && seconds[1] > 0, "worker seconds " + java.util.Arrays.toString(seconds));
         assertEquals(2L * 2 * 4 * (distributed.numParams() + distributed.getUpdater().getStateViewArray().length()),
