@@ -98,6 +98,7 @@ public final class FinetuneReport {
         h.append("</table>\n");
         h.append("<h2>Loss</h2>\n").append(HtmlReport.chart(in.rounds(), LOSS));
         h.append("<h2>Validation accuracy</h2>\n").append(HtmlReport.chart(in.rounds(), ACCURACY));
+        HtmlReport.rounds(h, in.rounds());
 
         h.append("<h2>Per class (final model)</h2>\n<table class=\"matrix\">\n<tr><th>class</th><th>support</th>")
             .append("<th>precision</th><th>recall</th><th>F1</th></tr>\n");

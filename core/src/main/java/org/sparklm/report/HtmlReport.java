@@ -78,6 +78,7 @@ public final class HtmlReport {
         summary(h, in);
         h.append("<h2>Loss</h2>\n");
         h.append(lossChart(in.rounds()));
+        rounds(h, in.rounds());
         h.append("<h2>Configuration</h2>\n");
         Map<String, String> flat = new LinkedHashMap<>();
         if (in.config() != null) {
@@ -191,6 +192,75 @@ public final class HtmlReport {
         /** Training and validation loss against tokens seen. */
         public static final Series LOSS = new Series("tokens seen", "loss (nats per token)", "training loss",
             "validation loss", RoundMetrics::tokens, RoundMetrics::trainLoss, RoundMetrics::valLoss);
+    }
+
+    /** The workers' spread and the pseudo-gradient norm of each round, against tokens seen. */
+    public static final Series DRIFT = new Series("tokens seen", "L2 distance",
+        "workers' spread (RMS distance from their mean)", "pseudo-gradient norm |p - m|", RoundMetrics::tokens,
+        r -> extraNumber(r, "worker_spread"), r -> extraNumber(r, "pseudo_gradient_norm"));
+
+    /** A number of a round's extra fields, or null when the round does not record it. */
+    static Double extraNumber(RoundMetrics r, String key) {
+        return r.extra() == null || !r.extra().path(key).isNumber() ? null : r.extra().path(key).asDouble();
+    }
+
+    /**
+     * The "Rounds" section, when the rounds record their timing ({@code compute_seconds} ...): where a round's time
+     * went (medians over the rounds: the workers' training, their rebuilding of the network, the rest, which is the
+     * averaging's overhead), the bytes a round sends and, with more than one worker, the chart of {@link #DRIFT}.
+     * Nothing for rounds without these fields (metrics of earlier versions).
+     */
+    public static void rounds(StringBuilder h, List<RoundMetrics> rounds) {
+        List<Double> total = new ArrayList<>();
+        List<Double> compute = new ArrayList<>();
+        List<Double> rebuild = new ArrayList<>();
+        List<Double> rest = new ArrayList<>();
+        Double bytes = null;
+        boolean drift = false;
+        for (RoundMetrics r : rounds) {
+            Double c = extraNumber(r, "compute_seconds");
+            Double b = extraNumber(r, "rebuild_seconds");
+            Double o = extraNumber(r, "overhead_seconds");
+            if (c != null && b != null && o != null) {
+                total.add(r.seconds());
+                compute.add(c);
+                rebuild.add(b);
+                rest.add(o);
+            }
+            bytes = extraNumber(r, "bytes_per_round") != null ? extraNumber(r, "bytes_per_round") : bytes;
+            Double sp = extraNumber(r, "worker_spread");
+            drift |= sp != null && sp > 0;
+        }
+        if (total.isEmpty()) {
+            return;
+        }
+        double t = median(total);
+        h.append("<h2>Rounds</h2>\n<table class=\"summary\">\n");
+        row(h, "time per round (median of " + total.size() + ")", MetricsLog.fixed(t, 3) + " s");
+        row(h, "workers training (compute_seconds)", secondsAndShare(median(compute), t));
+        row(h, "workers rebuilding the network (rebuild_seconds)", secondsAndShare(median(rebuild), t));
+        row(h, "broadcast, scheduling, aggregation, the driver's update (overhead_seconds)",
+            secondsAndShare(median(rest), t));
+        if (bytes != null) {
+            row(h, "bytes sent per round", group(Math.round(bytes)) + " (" + MetricsLog.formatCount(bytes) + ")");
+        }
+        h.append("</table>\n");
+        if (drift) {
+            h.append("<p>How far each round moved: the workers' spread is their root-mean-square distance from"
+                + " their mean, the pseudo-gradient the round's start minus that mean.</p>\n");
+            h.append(chart(rounds, DRIFT));
+        }
+    }
+
+    private static String secondsAndShare(double s, double total) {
+        return MetricsLog.fixed(s, 3) + " s" + (total > 0 ? " (" + MetricsLog.fixed(100 * s / total, 1) + "%)" : "");
+    }
+
+    private static double median(List<Double> xs) {
+        List<Double> s = new ArrayList<>(xs);
+        java.util.Collections.sort(s);
+        int n = s.size();
+        return n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2;
     }
 
     /** A chart of the rounds as inline SVG, drawn as {@link #lossChart} describes. */

@@ -104,6 +104,38 @@ class HtmlReportTest {
             || html.contains("url("));
     }
 
+    private static List<RoundMetrics> timedRounds(int n, boolean spread) {
+        List<RoundMetrics> rs = new ArrayList<>();
+        for (int r = 1; r <= n; r++) {
+            ObjectNode x = new ObjectMapper().createObjectNode();
+            // round r: compute r s, rebuild 0.1 s, the rest 1 s; medians over 1..5: 3, 0.1, 1 of 4.1 s
+            x.put("compute_seconds", (double) r).put("rebuild_seconds", 0.1).put("overhead_seconds", 1.0)
+                .put("bytes_per_round", 2_000_000L).put("worker_spread", spread ? 10.0 / r : 0.0)
+                .put("pseudo_gradient_norm", 20.0 / r);
+            rs.add(new RoundMetrics(r, r * 8L, n * 8L, r * 16_384L, 8.0 / Math.sqrt(r), null, null, 3e-4, 2000,
+                r + 1.1, 8.0 * r, 8.0 * (n - r), x));
+        }
+        return rs;
+    }
+
+    @Test
+    void roundsSectionShowsWhereTheTimeWentAndTheDrift() throws Exception {
+        String html = HtmlReport.render(new HtmlReport.Input("t", null, 1000, timedRounds(5, true), null));
+        Document d = parse(html);
+        assertTrue(html.contains("<h2>Rounds</h2>"), "no Rounds section");
+        assertTrue(html.contains("4.100 s"), "median round time");
+        assertTrue(html.contains("3.000 s (73.2%)"), "median compute time and share");
+        assertTrue(html.contains("0.100 s (2.4%)") && html.contains("1.000 s (24.4%)"), "rebuild and the rest");
+        assertTrue(html.contains("2 000 000"), "bytes per round");
+        assertEquals(5, points(polylines(d, "train").get(polylines(d, "train").size() - 1)), "spread points");
+        assertTrue(html.contains("pseudo-gradient norm"), "drift legend");
+        // one worker: the timing, no drift chart (its spread is 0); earlier metrics: no section at all
+        String one = HtmlReport.render(new HtmlReport.Input("t", null, 1000, timedRounds(5, false), null));
+        assertTrue(one.contains("<h2>Rounds</h2>") && !one.contains("pseudo-gradient norm"), "one worker");
+        String old = HtmlReport.render(new HtmlReport.Input("t", null, 1000, rounds(5, 1), null));
+        assertFalse(old.contains("<h2>Rounds</h2>"), "a Rounds section without timing");
+    }
+
     @Test
     void nonFiniteValuesBreakTheLineAndAreNoted() throws Exception {
         List<RoundMetrics> rs = new ArrayList<>(rounds(10, 2));
