@@ -47,11 +47,7 @@ public final class FinetuneReport {
     static final HtmlReport.Series LOSS = new HtmlReport.Series("examples seen", "cross-entropy (nats per example)",
         "training loss", "validation loss", RoundMetrics::tokens, RoundMetrics::trainLoss, RoundMetrics::valLoss);
     static final HtmlReport.Series ACCURACY = new HtmlReport.Series("examples seen", "validation accuracy", "",
-        "validation accuracy", RoundMetrics::tokens, null, r -> extra(r, "val_accuracy"));
-
-    private static Double extra(RoundMetrics r, String key) {
-        return r.extra() == null || !r.extra().has(key) ? null : r.extra().path(key).asDouble();
-    }
+        "validation accuracy", RoundMetrics::tokens, null, r -> HtmlReport.extraNumber(r, "val_accuracy"));
 
     public static Path write(Configuration conf, String runDir, Input input) throws IOException {
         Path run = new Path(runDir);

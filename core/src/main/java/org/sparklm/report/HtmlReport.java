@@ -199,9 +199,9 @@ public final class HtmlReport {
         "workers' spread (RMS distance from their mean)", "pseudo-gradient norm |p - m|", RoundMetrics::tokens,
         r -> extraNumber(r, "worker_spread"), r -> extraNumber(r, "pseudo_gradient_norm"));
 
-    /** A number of a round's extra fields, or null when the round does not record it. */
+    /** A number of a round's extra fields ("NaN" and the infinities as written), or null when it is not recorded. */
     static Double extraNumber(RoundMetrics r, String key) {
-        return r.extra() == null || !r.extra().path(key).isNumber() ? null : r.extra().path(key).asDouble();
+        return r.extra() == null || !r.extra().has(key) ? null : r.extra().path(key).asDouble();
     }
 
     /**
@@ -227,7 +227,8 @@ public final class HtmlReport {
                 rebuild.add(b);
                 rest.add(o);
             }
-            bytes = extraNumber(r, "bytes_per_round") != null ? extraNumber(r, "bytes_per_round") : bytes;
+            Double sent = extraNumber(r, "bytes_per_round");
+            bytes = sent != null ? sent : bytes;
             Double sp = extraNumber(r, "worker_spread");
             drift |= sp != null && sp > 0;
         }

@@ -339,7 +339,7 @@ class PretrainJobTest extends SparkTestBase {
             for (MultiDataSet b : d.minibatches(w, 0, 2)) {
                 local.fit(b);
             }
-            workers[w] = local.params().castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE);
+            workers[w] = local.params().castTo(DataType.DOUBLE);
             params = params == null ? local.params().dup() : params.addi(local.params());
             INDArray s = local.getUpdater().getStateViewArray();
             state = state == null ? s.dup() : state.addi(s);
@@ -349,7 +349,7 @@ class PretrainJobTest extends SparkTestBase {
             "Adam state: the mean of the workers' moments");
         // the round's drift: with two workers each is half their distance from the mean; the pseudo-gradient is
         // the start minus the mean
-        INDArray start = TransformerLm.create(micro(), opt, 9).params().castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE);
+        INDArray start = TransformerLm.create(micro(), opt, 9).params().castTo(DataType.DOUBLE);
         INDArray mean = workers[0].add(workers[1]).divi(2);
         double spread = workers[0].distance2(workers[1]) / 2;
         double pseudo = start.distance2(mean);
