@@ -70,12 +70,13 @@ def read_maybe_gz(path):
         return f.read()
 
 
-def walk_sorted(top):
+def walk_sorted(top, with_links=False):
+    """Regular files under top, directories and names in sorted order; symlinked files only with with_links."""
     for root, dirs, files in os.walk(top):
         dirs.sort()
         for name in sorted(files):
             p = os.path.join(root, name)
-            if os.path.isfile(p) and not os.path.islink(p):
+            if os.path.isfile(p) and (with_links or not os.path.islink(p)):
                 yield p
 
 

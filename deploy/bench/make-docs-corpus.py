@@ -17,38 +17,47 @@ import os
 import re
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from corpus_extract import read_maybe_gz, walk_sorted  # noqa: E402
+
+KERNEL = 'usr/share/doc/linux-doc-6.1/Documentation'
+PYTHON = 'usr/share/doc/python3.11/html/_sources'
+GCIDE = 'usr/share/dictd/gcide.dict.dz'
+MIN_CHARS = 200
+GCIDE_CHUNK_CHARS = 4000
+
+
+def documents(root):
+    """Every document in order, before the MIN_CHARS filter."""
+    # with_links: the measured corpus has Documentation/Changes.gz, a link to process/changes.rst.gz, twice
+    for path in walk_sorted(os.path.join(root, KERNEL), with_links=True):
+        if path.endswith('.gz') and not path.endswith(('.svg.gz', '.png.gz', '.dot.gz')):
+            yield read_maybe_gz(path).decode('utf-8', 'replace')
+    for path in walk_sorted(os.path.join(root, PYTHON)):
+        if path.endswith('.txt'):
+            yield read_maybe_gz(path).decode('utf-8', 'replace')
+    with gzip.open(os.path.join(root, GCIDE)) as f:  # dictzip is gzip-readable
+        gcide = f.read().decode('utf-8', 'replace')
+    chunk, size = [], 0
+    for entry in re.split(r'\n\s*\n', gcide):
+        chunk.append(entry)
+        size += len(entry)
+        if size > GCIDE_CHUNK_CHARS:
+            yield '\n\n'.join(chunk)
+            chunk, size = [], 0
+    yield '\n\n'.join(chunk)
+
 
 def main(root, out_path):
-    count = [0, 0]
+    docs = chars = 0
     with open(out_path, 'w', encoding='utf-8') as out:
-        def emit(text):
+        for text in documents(root):
             text = text.strip()
-            if len(text) >= 200:
+            if len(text) >= MIN_CHARS:
                 out.write(json.dumps({'text': text}) + '\n')
-                count[0] += 1
-                count[1] += len(text)
-
-        kernel = os.path.join(root, 'usr/share/doc/linux-doc-6.1/Documentation')
-        for d, dirs, files in os.walk(kernel):
-            dirs.sort()
-            for f in sorted(files):
-                if f.endswith('.gz') and not f.endswith(('.svg.gz', '.png.gz', '.dot.gz')):
-                    emit(gzip.open(os.path.join(d, f)).read().decode('utf-8', 'replace'))
-        python = os.path.join(root, 'usr/share/doc/python3.11/html/_sources')
-        for d, dirs, files in os.walk(python):
-            dirs.sort()
-            for f in sorted(files):
-                if f.endswith('.txt'):
-                    emit(open(os.path.join(d, f), encoding='utf-8', errors='replace').read())
-        gcide = gzip.open(os.path.join(root, 'usr/share/dictd/gcide.dict.dz')).read().decode('utf-8', 'replace')
-        chunk = []
-        for entry in re.split(r'\n\s*\n', gcide):
-            chunk.append(entry)
-            if sum(map(len, chunk)) > 4000:
-                emit('\n\n'.join(chunk))
-                chunk = []
-        emit('\n\n'.join(chunk))
-    print(f'{out_path}: {count[0]} documents, {count[1]} characters')
+                docs += 1
+                chars += len(text)
+    print(f'{out_path}: {docs} documents, {chars} characters')
 
 
 if __name__ == '__main__':
