@@ -45,6 +45,14 @@ public final class Options {
         return add(new Spec(name, Kind.LIST, metavar, help, null, true));
     }
 
+    /**
+     * An optional option taking one or more values ({@code --name a b c} or repeated); {@code defaultValue} is
+     * what the help shows (null: nothing).
+     */
+    public Options list(String name, String metavar, String help, String defaultValue) {
+        return add(new Spec(name, Kind.LIST, metavar, help, defaultValue, false));
+    }
+
     /** A boolean flag, false unless given. */
     public Options flag(String name, String help) {
         return add(new Spec(name, Kind.FLAG, null, help, null, false));

@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.lang.reflect.Method;
+import java.lang.reflect.ParameterizedType;
 import java.lang.reflect.RecordComponent;
 import java.math.BigDecimal;
 import java.util.ArrayList;
@@ -33,8 +34,12 @@ import org.sparklm.io.Json;
  * <p>Supported component types: {@code String}, {@code int}, {@code long}, {@code double}, {@code boolean}
  * (a flag), enums (parsed by their static {@code parse(String)} when they have one, written with Jackson's
  * {@code @JsonValue}), {@code Map<String, String>} ({@code KEY=VALUE,...} on the command line, an object in the file)
- * and {@code List<String>} (several values, or a JSON array). After binding, a record implementing {@link Checked}
- * has its cross-field rules checked.
+ * and lists ({@code List<String>}, {@code List<Integer>}, {@code List<Long>}, {@code List<Double>}, a list of an enum:
+ * several values, or a JSON array). The values of a list of numbers or of an enum may also be comma-separated
+ * ({@code --hs 8,32,128} is {@code --hs 8 32 128}), and a value that is blank adds nothing ({@code --scratch ""} is
+ * the empty list); strings are never split, since a path may hold a comma. Each element of a list is checked as a
+ * single value would be (range, enum key). After binding, a record implementing {@link Checked} has its
+ * cross-field rules checked.
  *
  * @param <T> the configuration record
  */
@@ -51,12 +56,34 @@ public final class CommandLine<T extends Record> {
             return component.getType();
         }
 
+        /** The type of one value: the component's, or a list's element type. */
+        Class<?> element() {
+            if (!list()) {
+                return type();
+            }
+            if (component.getGenericType() instanceof ParameterizedType p
+                && p.getActualTypeArguments()[0] instanceof Class<?> c) {
+                return c;
+            }
+            return String.class;
+        }
+
         boolean integral() {
-            return type() == int.class || type() == long.class || type() == Integer.class || type() == Long.class;
+            Class<?> t = element();
+            return t == int.class || t == long.class || t == Integer.class || t == Long.class;
         }
 
         boolean decimal() {
-            return type() == double.class || type() == Double.class;
+            return element() == double.class || element() == Double.class;
+        }
+
+        boolean enumerated() {
+            return element().isEnum();
+        }
+
+        /** A list whose command-line values may also be comma-separated: numbers or enum keys, not strings. */
+        boolean commaList() {
+            return list() && element() != String.class;
         }
 
         boolean flag() {
@@ -71,11 +98,14 @@ public final class CommandLine<T extends Record> {
             return Map.class.isAssignableFrom(type());
         }
 
-        /** The value's name in the help: the annotation's, or a {@link Keyed} enum's keys as {@code a|b|c}. */
+        /**
+         * The value's name in the help: the annotation's, or a {@link Keyed} enum's keys as {@code a|b|c} (for a
+         * list of them {@code a|b|c,...}).
+         */
         String metavar() {
-            if (opt.metavar().isEmpty() && type().isEnum() && Keyed.class.isAssignableFrom(type())) {
-                return String.join("|", Arrays.stream((Keyed[]) type().getEnumConstants()).map(Keyed::key)
-                    .toList());
+            if (opt.metavar().isEmpty() && enumerated() && Keyed.class.isAssignableFrom(element())) {
+                return String.join("|", Arrays.stream((Keyed[]) element().getEnumConstants()).map(Keyed::key)
+                    .toList()) + (list() ? ",..." : "");
             }
             return opt.metavar();
         }
@@ -115,7 +145,11 @@ public final class CommandLine<T extends Record> {
             } else {
                 String shown = !opt.defaultText().isEmpty() ? opt.defaultText()
                     : display(defaultTree.get(f.key()), f);
-                options.value(f.option(), f.metavar(), opt.help(), shown);
+                if (f.list()) {
+                    options.list(f.option(), f.metavar(), opt.help(), shown);
+                } else {
+                    options.value(f.option(), f.metavar(), opt.help(), shown);
+                }
             }
         }
         options.value(CONFIG_OPTION, "FILE", "a JSON file of option values (keys as the options' names, with _ or"
@@ -246,10 +280,23 @@ public final class CommandLine<T extends Record> {
         }
         if (f.list()) {
             var a = nf.arrayNode();
-            values.forEach(a::add);
+            for (String v : values) {
+                if (!f.commaList()) {
+                    a.add(v);
+                } else if (!v.isBlank()) {
+                    for (String part : v.split(",", -1)) {
+                        a.add(valueFromText(f, part.strip(), where));
+                    }
+                }
+            }
             return a;
         }
-        String v = values.get(0);
+        return valueFromText(f, values.get(0), where);
+    }
+
+    /** One value (of an option, or an element of a list option) as JSON. */
+    private JsonNode valueFromText(Field f, String v, String where) {
+        JsonNodeFactory nf = JsonNodeFactory.instance;
         if (f.integral()) {
             long x;
             try {
@@ -284,7 +331,7 @@ public final class CommandLine<T extends Record> {
             }
             return o;
         }
-        if (f.type().isEnum()) {
+        if (f.enumerated()) {
             return nf.textNode(enumKey(f, v, where));
         }
         return nf.textNode(v);
@@ -292,13 +339,31 @@ public final class CommandLine<T extends Record> {
 
     /** A config-file value, type-checked. */
     private JsonNode fromJson(Field f, JsonNode v, String where) {
-        JsonNodeFactory nf = JsonNodeFactory.instance;
         if (v.isNull()) {
             if (f.type().isPrimitive()) {
                 throw new UsageException(command + ": " + where + " may not be null");
             }
             return v;
         }
+        if (f.list()) {
+            if (!v.isArray()) {
+                throw new UsageException(command + ": " + where + " must be an array, got " + v);
+            }
+            var a = JsonNodeFactory.instance.arrayNode();
+            for (JsonNode x : v) {
+                if (x.isNull()) {
+                    throw new UsageException(command + ": " + where + " may not hold null, got " + v);
+                }
+                a.add(valueFromJson(f, x, where));
+            }
+            return a;
+        }
+        return valueFromJson(f, v, where);
+    }
+
+    /** One config-file value (of a key, or an element of a list), type-checked. */
+    private JsonNode valueFromJson(Field f, JsonNode v, String where) {
+        JsonNodeFactory nf = JsonNodeFactory.instance;
         if (f.flag()) {
             if (!v.isBoolean()) {
                 throw new UsageException(command + ": " + where + " must be true or false, got " + v);
@@ -328,21 +393,10 @@ public final class CommandLine<T extends Record> {
                 : e.getValue().toString()));
             return o;
         }
-        if (f.list()) {
-            if (!v.isArray()) {
-                throw new UsageException(command + ": " + where + " must be an array of strings, got " + v);
-            }
-            for (JsonNode x : v) {
-                if (!x.isTextual()) {
-                    throw new UsageException(command + ": " + where + " must be an array of strings, got " + v);
-                }
-            }
-            return v;
-        }
         if (!v.isTextual()) {
             throw new UsageException(command + ": " + where + " must be a string, got " + v);
         }
-        return f.type().isEnum() ? nf.textNode(enumKey(f, v.asText(), where)) : v;
+        return f.enumerated() ? nf.textNode(enumKey(f, v.asText(), where)) : v;
     }
 
     private void checkRange(Field f, double x, String raw, String where) {
@@ -361,11 +415,11 @@ public final class CommandLine<T extends Record> {
     private String enumKey(Field f, String v, String where) {
         Object e;
         try {
-            Method parse = f.type().getMethod("parse", String.class);
+            Method parse = f.element().getMethod("parse", String.class);
             e = parse.invoke(null, v);
         } catch (NoSuchMethodException x) {
             try {
-                e = Enum.valueOf(f.type().asSubclass(Enum.class), v.trim().toUpperCase(Locale.ROOT));
+                e = Enum.valueOf(f.element().asSubclass(Enum.class), v.trim().toUpperCase(Locale.ROOT));
             } catch (IllegalArgumentException y) {
                 throw new UsageException(command + ": " + where + ": unknown value '" + v + "'");
             }
@@ -385,6 +439,11 @@ public final class CommandLine<T extends Record> {
             List<String> kv = new ArrayList<>();
             v.fields().forEachRemaining(e -> kv.add(e.getKey() + "=" + e.getValue().asText()));
             return kv.isEmpty() ? null : String.join(",", kv);
+        }
+        if (f.list()) {
+            List<String> xs = new ArrayList<>();
+            v.forEach(x -> xs.add(f.decimal() ? number(x.asDouble()) : x.asText()));
+            return xs.isEmpty() ? null : String.join(f.commaList() ? "," : " ", xs);
         }
         if (f.decimal()) {
             return number(v.asDouble());

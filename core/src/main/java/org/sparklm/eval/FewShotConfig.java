@@ -1,6 +1,5 @@
 package org.sparklm.eval;
 
-import java.util.ArrayList;
 import java.util.List;
 import org.sparklm.config.CommandLine;
 import org.sparklm.config.Opt;
@@ -14,8 +13,8 @@ public record FewShotConfig(
     @Opt(metavar = "FILE", help = "the task: JSON lines {\"context\", \"choices\", \"gold\"} (multiple choice) or"
         + " {\"context\", \"target\"} (generation)", required = true)
     String task,
-    @Opt(metavar = "K,K,...", help = "numbers of demonstrations to evaluate with")
-    String shots,
+    @Opt(metavar = "K,...", help = "numbers of demonstrations to evaluate with, in this order")
+    List<Integer> shots,
     @Opt(metavar = "S", help = "seed of the demonstrations' draw")
     long seed,
     @Opt(metavar = "N", help = "evaluate the first N examples only (0: all)", min = 0, max = Integer.MAX_VALUE)
@@ -34,8 +33,8 @@ public record FewShotConfig(
     @Opt(metavar = "N", help = "generation tasks: the most tokens generated", min = 1, max = 1 << 16)
     int maxNewTokens) implements CommandLine.Checked {
 
-    public static final FewShotConfig DEFAULTS = new FewShotConfig(null, null, "0,1,2,4,8", 1234, 0, null, null,
-        false, 16, 32);
+    public static final FewShotConfig DEFAULTS = new FewShotConfig(null, null, List.of(0, 1, 2, 4, 8), 1234, 0, null,
+        null, false, 16, 32);
 
     public static CommandLine<FewShotConfig> commandLine() {
         return CommandLine.of(FewShotConfig.class, DEFAULTS, "evaluate-fewshot",
@@ -44,31 +43,24 @@ public record FewShotConfig(
                 + " demonstrations; prints one JSON line per number of shots. Runs in a plain JVM.");
     }
 
+    public FewShotConfig {
+        shots = shots == null ? List.of() : List.copyOf(shots);
+    }
+
     @Override
     public void check() {
-        shotList();
+        if (shots.isEmpty()) {
+            throw new IllegalArgumentException("--shots needs at least one number");
+        }
+        for (int k : shots) {
+            if (k < 0) {
+                throw new IllegalArgumentException("--shots: " + k + " is negative");
+            }
+        }
     }
 
     /** The numbers of shots, in the order given (duplicates removed). */
     public List<Integer> shotList() {
-        List<Integer> out = new ArrayList<>();
-        if (shots == null || shots.isBlank()) {
-            throw new IllegalArgumentException("--shots needs at least one number");
-        }
-        for (String s : shots.split(",", -1)) {
-            int k;
-            try {
-                k = Integer.parseInt(s.strip());
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("--shots: '" + s + "' is not a number");
-            }
-            if (k < 0) {
-                throw new IllegalArgumentException("--shots: " + k + " is negative");
-            }
-            if (!out.contains(k)) {
-                out.add(k);
-            }
-        }
-        return out;
+        return shots.stream().distinct().toList();
     }
 }

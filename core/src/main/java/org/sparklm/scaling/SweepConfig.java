@@ -20,7 +20,7 @@ public record SweepConfig(
         + " d_model / 16, else 1; d_ff 4 d_model), or a model config name or file", required = true)
     List<String> sizes,
     @Opt(metavar = "K...", help = "token budgets, as training tokens per parameter (D = K N)", required = true)
-    List<String> tokensPerParam,
+    List<Double> tokensPerParam,
     @Opt(metavar = "clm", help = "the pretraining objective (the sweep supports clm)")
     Objective objective,
     @Opt(metavar = "T", help = "context length of every model", min = 1, max = 1 << 16)
@@ -76,15 +76,9 @@ public record SweepConfig(
         if (sizes.isEmpty() || tokensPerParam.isEmpty()) {
             throw new IllegalArgumentException("give --sizes and --tokens-per-param");
         }
-        for (String k : tokensPerParam) {
-            double v;
-            try {
-                v = Double.parseDouble(k);
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("--tokens-per-param: not a number: '" + k + "'");
-            }
-            if (!(v > 0) || Double.isInfinite(v)) {
-                throw new IllegalArgumentException("--tokens-per-param must be positive, got " + k);
+        for (double k : tokensPerParam) {
+            if (!(k > 0) || Double.isInfinite(k)) {
+                throw new IllegalArgumentException("--tokens-per-param must be positive and finite, got " + k);
             }
         }
         for (String s : sizes) {
@@ -92,8 +86,8 @@ public record SweepConfig(
         }
     }
 
-    /** The token budgets as numbers. */
+    /** The token budgets, each once. */
     public List<Double> budgets() {
-        return tokensPerParam.stream().map(Double::parseDouble).toList();
+        return tokensPerParam.stream().distinct().toList();
     }
 }

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -116,5 +117,65 @@ class CommandLineTest {
         assertEquals("0.1", CommandLine.number(0.1));
         assertEquals("batch-size-per-worker", CommandLine.kebab("batchSizePerWorker"));
         assertEquals("batch_size_per_worker", CommandLine.snake("batchSizePerWorker"));
+    }
+
+    /** A configuration with every kind of list. */
+    record Lists(
+        @Opt(metavar = "PATH...", help = "paths", required = true) List<String> paths,
+        @Opt(metavar = "N,...", help = "counts", min = 1, max = 100) List<Integer> counts,
+        @Opt(metavar = "X,...", help = "rates", min = 0, max = 1) List<Double> rates,
+        @Opt(help = "objectives") List<Objective> objectives,
+        @Opt(metavar = "P...", help = "more paths") List<String> more) {
+        static final Lists DEFAULTS = new Lists(List.of(), List.of(8, 32), List.of(0.5), List.of(Objective.CLM),
+            List.of());
+    }
+
+    private static final CommandLine<Lists> LISTS = CommandLine.of(Lists.class, Lists.DEFAULTS, "lists", "lists");
+
+    @Test
+    void listsOfNumbersAndEnumsTakeCommasOrSeveralValuesAndCheckEachElement() throws IOException {
+        Lists d = LISTS.parse(new String[] {"--paths", "a,b", "c"});
+        assertEquals(List.of("a,b", "c"), d.paths());           // strings are never split: a path may hold a comma
+        assertEquals(List.of(8, 32), d.counts());
+        assertEquals(List.of(Objective.CLM), d.objectives());
+        Lists c = LISTS.parse(new String[] {"--paths", "a", "--counts", "1, 2", "3", "--rates", "0.25,1",
+            "--objectives", "MLM,span", "--more", "x", "--more", "y"});
+        assertEquals(List.of(1, 2, 3), c.counts());
+        assertEquals(List.of(0.25, 1.0), c.rates());
+        assertEquals(List.of(Objective.MLM, Objective.SPAN), c.objectives());
+        assertEquals(List.of("x", "y"), c.more());              // repeated: appended
+        assertEquals(List.of("x", "y"), LISTS.parse(new String[] {"--more", "x", "y", "--paths", "a"}).more());
+        assertEquals(List.of(), LISTS.parse(new String[] {"--paths", "a", "--objectives", ""}).objectives());
+
+        assertEquals("lists: --counts must be between 1 and 100, got 0",
+            message(() -> LISTS.parse(new String[] {"--paths", "a", "--counts", "4,0"})));
+        assertEquals("lists: --counts must be a whole number, got ''",
+            message(() -> LISTS.parse(new String[] {"--paths", "a", "--counts", "4,,5"})));
+        assertEquals("lists: --rates must be a number, got 'x'",
+            message(() -> LISTS.parse(new String[] {"--paths", "a", "--rates", "x"})));
+        assertTrue(message(() -> LISTS.parse(new String[] {"--paths", "a", "--objectives", "clm,t5"}))
+            .startsWith("lists: --objectives: objective must be "));
+        assertEquals("lists: missing required option --paths PATH...", message(() -> LISTS.parse(new String[0])));
+
+        Path f = tmp.resolve("lists.json");
+        Files.writeString(f, "{\"paths\": [\"p\"], \"counts\": [3, 4], \"objectives\": [\"prefix-lm\"]}");
+        Lists fromFile = LISTS.parse(new String[] {"--config", f.toString(), "--counts", "5"});
+        assertEquals(List.of(5), fromFile.counts());             // the command line wins over the file
+        assertEquals(List.of(Objective.PREFIX_LM), fromFile.objectives());
+        Files.writeString(f, "{\"paths\": [\"p\"], \"counts\": [3, 400]}");
+        assertEquals("lists: 'counts' in " + f + " must be between 1 and 100, got 400",
+            message(() -> LISTS.parse(new String[] {"--config", f.toString()})));
+        Files.writeString(f, "{\"paths\": [\"p\"], \"counts\": 3}");
+        assertEquals("lists: 'counts' in " + f + " must be an array, got 3",
+            message(() -> LISTS.parse(new String[] {"--config", f.toString()})));
+        Files.writeString(f, "{\"paths\": [1]}");
+        assertEquals("lists: 'paths' in " + f + " must be a string, got 1",
+            message(() -> LISTS.parse(new String[] {"--config", f.toString()})));
+
+        String help = LISTS.help();
+        assertTrue(help.contains("--counts N,...") && help.contains("counts (default: 8,32)"), help);
+        assertTrue(help.contains("rates (default: 0.5)"), help);
+        assertTrue(help.contains("--objectives clm|mlm|span|prefix-lm,... ") && help.contains("(default: clm)"),
+            help);
     }
 }

@@ -47,12 +47,12 @@ public final class BenchFinetuneCommand {
         @Opt(metavar = "DIR", help = "where the runs, bench.json and bench.html go (must not exist unless"
             + " --overwrite)", required = true)
         String output,
-        @Opt(metavar = "LIST", help = "numbers of training examples (0: all)")
-        String sizes,
-        @Opt(metavar = "LIST", help = "methods fine-tuned from the pretrained model")
-        String methods,
-        @Opt(metavar = "LIST", help = "methods trained from a random initialisation of the same architecture")
-        String scratch,
+        @Opt(metavar = "N,...", help = "numbers of training examples (0: all)", min = 0, max = Integer.MAX_VALUE)
+        List<Integer> sizes,
+        @Opt(help = "methods fine-tuned from the pretrained model")
+        List<FinetuneConfig.Method> methods,
+        @Opt(help = "methods trained from a random initialisation of the same architecture (\"\": none)")
+        List<FinetuneConfig.Method> scratch,
         @Opt(metavar = "N", help = "epochs are about this many examples over N", min = 1)
         double exampleEpochs,
         @Opt(metavar = "E", help = "fewest epochs", min = 0.01)
@@ -64,9 +64,26 @@ public final class BenchFinetuneCommand {
         @Opt(metavar = "S", help = "seed of every run")
         long seed,
         @Opt(help = "replace an existing output directory")
-        boolean overwrite) {
-        static final Config DEFAULTS = new Config(null, null, null, null, "100,300,1000,0", "full,head,lora,prefix",
-            "full,head", 3000, 3, 30, "", 1234, false);
+        boolean overwrite) implements CommandLine.Checked {
+        static final Config DEFAULTS = new Config(null, null, null, null, List.of(100, 300, 1000, 0),
+            List.of(FinetuneConfig.Method.values()), List.of(FinetuneConfig.Method.FULL, FinetuneConfig.Method.HEAD),
+            3000, 3, 30, "", 1234, false);
+
+        Config {
+            sizes = sizes == null ? List.of() : List.copyOf(sizes);
+            methods = methods == null ? List.of() : List.copyOf(methods);
+            scratch = scratch == null ? List.of() : List.copyOf(scratch);
+        }
+
+        @Override
+        public void check() {
+            if (sizes.isEmpty()) {
+                throw new IllegalArgumentException("--sizes needs at least one number of examples");
+            }
+            if (methods.isEmpty() && scratch.isEmpty()) {
+                throw new IllegalArgumentException("--methods and --scratch are both empty: nothing to run");
+            }
+        }
     }
 
     static CommandLine<Config> commandLine() {
@@ -92,22 +109,18 @@ public final class BenchFinetuneCommand {
         ObjectNode result = Json.object();
         ArrayNode runs = result.putArray("runs");
         try (JavaSparkContext sc = new JavaSparkContext(conf)) {
-            for (String sz : c.sizes().split(",")) {
-                int n = Integer.parseInt(sz.strip());
+            for (int n : c.sizes()) {
                 int count = n <= 0 || n > lines.size() ? lines.size() : n;
                 Path subset = out.resolve("train-" + count + ".tsv");
                 Files.write(subset, stratified(lines, count), StandardCharsets.UTF_8);
                 double epochs = Math.max(c.minEpochs(), Math.min(c.maxEpochs(), Math.round(c.exampleEpochs() / count)));
                 for (String init : List.of("pretrained", "scratch")) {
-                    String list = init.equals("pretrained") ? c.methods() : c.scratch();
-                    for (String method : list.split(",")) {
-                        if (method.isBlank()) {
-                            continue;
-                        }
-                        String name = method.strip() + "-" + init + "-" + count;
+                    List<FinetuneConfig.Method> list = init.equals("pretrained") ? c.methods() : c.scratch();
+                    for (String method : list.stream().distinct().map(FinetuneConfig.Method::key).toList()) {
+                        String name = method + "-" + init + "-" + count;
                         List<String> a = new ArrayList<>(List.of("--checkpoint", c.checkpoint(), "--train",
                             subset.toString(), "--val", c.eval(), "--format", "tsv", "--output",
-                            out.resolve(name).toString(), "--method", method.strip(), "--init", init, "--epochs",
+                            out.resolve(name).toString(), "--method", method, "--init", init, "--epochs",
                             Double.toString(epochs), "--seed", Long.toString(c.seed()), "--overwrite"));
                         if (!c.extra().isBlank()) {
                             a.addAll(Arrays.asList(c.extra().split(",")));
@@ -117,7 +130,7 @@ public final class BenchFinetuneCommand {
                         JsonNode res = r.result();
                         ObjectNode o = runs.addObject();
                         o.put("name", name);
-                        o.put("method", method.strip());
+                        o.put("method", method);
                         o.put("init", init);
                         o.put("examples", res.path("data").path("train").path("examples").asInt());
                         o.put("epochs", epochs);

@@ -3,7 +3,6 @@ package org.sparklm.jobs;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.UUID;
@@ -15,6 +14,7 @@ import org.sparklm.config.Opt;
 import org.sparklm.io.Json;
 import org.sparklm.pretrain.PretrainConfig;
 import org.sparklm.report.RoundMetrics;
+import org.sparklm.train.OuterOptimizer;
 import org.sparklm.train.SecondMoment;
 
 /**
@@ -41,8 +41,8 @@ public final class BenchOuterCommand {
         @Opt(metavar = "B", help = "windows per worker per step with two workers (the synchronous run uses 2B)",
             min = 1, max = 1 << 16)
         int batch,
-        @Opt(metavar = "LIST", help = "averaging frequencies H to compare")
-        String hs,
+        @Opt(metavar = "H,...", help = "averaging frequencies H to compare, each once", min = 1, max = 1 << 24)
+        List<Integer> hs,
         @Opt(metavar = "NAME|FILE", help = "model config")
         String model,
         @Opt(metavar = "KEY=VALUE,...", help = "model config overrides")
@@ -61,49 +61,34 @@ public final class BenchOuterCommand {
         boolean keepWorkerState,
         @Opt(help = "Adam's second moment in the two-worker runs (pretrain --second-moment)")
         SecondMoment secondMoment,
-        @Opt(metavar = "LIST", help = "outer optimizers of the two-worker runs, each run at every H")
-        String outers,
+        @Opt(help = "outer optimizers of the two-worker runs, each run at every H")
+        List<OuterOptimizer.Kind> outers,
         @Opt(metavar = "S", help = "seed of every run")
         long seed,
         @Opt(metavar = "DIR", help = "where the runs are written (a temporary directory inside it, deleted)")
-        String workDir) {
-        static final Config DEFAULTS = new Config(null, 1_000_000, 16, "8,32,128", "tiny", java.util.Map.of(), 3e-3,
-            3e-4, 0.7, 0.9, 512, false, SecondMoment.MEAN, "average,nesterov", 1234,
+        String workDir) implements CommandLine.Checked {
+        static final Config DEFAULTS = new Config(null, 1_000_000, 16, List.of(8, 32, 128), "tiny", java.util.Map.of(),
+            3e-3, 3e-4, 0.7, 0.9, 512, false, SecondMoment.MEAN,
+            List.of(OuterOptimizer.Kind.AVERAGE, OuterOptimizer.Kind.NESTEROV), 1234,
             System.getProperty("java.io.tmpdir"));
-    }
 
-    /** {@code --hs}: comma-separated positive integers, each once; anything else is one error line. */
-    static int[] averagingFrequencies(String list) {
-        String[] parts = list.split(",", -1);
-        int[] hs = new int[parts.length];
-        for (int i = 0; i < parts.length; i++) {
-            try {
-                hs[i] = Integer.parseInt(parts[i].strip());
-            } catch (NumberFormatException e) {
-                hs[i] = 0;
-            }
-            if (hs[i] < 1) {
-                throw new org.sparklm.UsageException("bench-outer: --hs: '" + parts[i].strip()
-                    + "' is not a positive integer (a comma-separated list such as 8,32,128)");
-            }
+        Config {
+            hs = hs == null ? List.of() : List.copyOf(hs);
+            outers = outers == null ? List.of() : List.copyOf(outers);
         }
-        if (Arrays.stream(hs).distinct().count() != hs.length) {
-            throw new org.sparklm.UsageException("bench-outer: --hs: '" + list + "' names an H twice");
-        }
-        return hs;
-    }
 
-    /** {@code --outers}: comma-separated outer optimizers' keys, as {@code pretrain --outer-optimizer} takes them. */
-    static List<String> outerOptimizers(String list) {
-        List<String> keys = new ArrayList<>();
-        for (String o : list.split(",", -1)) {
-            try {
-                keys.add(org.sparklm.train.OuterOptimizer.Kind.parse(o).key());
-            } catch (IllegalArgumentException e) {
-                throw new org.sparklm.UsageException("bench-outer: --outers: " + e.getMessage());
+        @Override
+        public void check() {
+            if (hs.isEmpty() || outers.isEmpty()) {
+                throw new IllegalArgumentException("give at least one --hs and one --outers");
+            }
+            if (hs.stream().distinct().count() != hs.size()) {
+                throw new IllegalArgumentException("--hs names an H twice: " + hs);
+            }
+            if (outers.stream().distinct().count() != outers.size()) {
+                throw new IllegalArgumentException("--outers names an outer optimizer twice: " + outers);
             }
         }
-        return keys;
     }
 
     static CommandLine<Config> commandLine() {
@@ -118,9 +103,7 @@ public final class BenchOuterCommand {
         if (c == null) {
             return;
         }
-        int[] hs = averagingFrequencies(c.hs());
-        List<String> outers = outerOptimizers(c.outers());
-        int maxH = Arrays.stream(hs).max().orElse(8);
+        int maxH = c.hs().stream().mapToInt(Integer::intValue).max().orElseThrow();
         SparkConf conf = new SparkConf().setAppName("sparklm bench-outer");
         JobSupport.defaults(conf);
         String root = new Path(c.workDir(), "sparklm-bench-outer-" + UUID.randomUUID()).toString();
@@ -134,8 +117,9 @@ public final class BenchOuterCommand {
             out.put("tokens_per_step", perStep);
             ArrayNode runs = out.putArray("runs");
             double sync = run(sc, c, root, "sync", 1, 2 * c.batch(), maxH, "average", steps, runs, Double.NaN);
-            for (int h : hs) {
-                for (String outer : outers) {
+            for (int h : c.hs()) {
+                for (OuterOptimizer.Kind kind : c.outers()) {
+                    String outer = kind.key();
                     String name = outer + (c.secondMoment() == SecondMoment.COMBINED ? "+combined" : "") + "-h" + h;
                     run(sc, c, root, name, 2, c.batch(), h, outer, steps, runs, sync);
                 }

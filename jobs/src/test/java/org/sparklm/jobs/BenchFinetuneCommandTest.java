@@ -1,6 +1,7 @@
 package org.sparklm.jobs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -8,9 +9,35 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.sparklm.UsageException;
+import org.sparklm.finetune.FinetuneConfig.Method;
 import org.sparklm.io.Json;
 
 class BenchFinetuneCommandTest {
+
+    private static BenchFinetuneCommand.Config parse(String... extra) {
+        List<String> a = new ArrayList<>(List.of("--checkpoint", "c", "--train", "t", "--eval", "e", "--output", "o"));
+        a.addAll(List.of(extra));
+        return BenchFinetuneCommand.commandLine().parse(a.toArray(String[]::new));
+    }
+
+    @Test
+    void sizesAndMethodsAreTypedLists() {
+        BenchFinetuneCommand.Config d = parse();
+        assertEquals(List.of(100, 300, 1000, 0), d.sizes());
+        assertEquals(List.of(Method.FULL, Method.HEAD, Method.LORA, Method.PREFIX), d.methods());
+        assertEquals(List.of(Method.FULL, Method.HEAD), d.scratch());
+        BenchFinetuneCommand.Config c = parse("--sizes", "50,0", "--methods", "lora", "--scratch", "");
+        assertEquals(List.of(50, 0), c.sizes());
+        assertEquals(List.of(Method.LORA), c.methods());
+        assertEquals(List.of(), c.scratch());
+        assertTrue(assertThrows(UsageException.class, () -> parse("--methods", "full,adapter")).getMessage()
+            .startsWith("bench-finetune: --methods: method must be "));
+        assertEquals("bench-finetune: --sizes must be between 0 and 2147483647, got -5",
+            assertThrows(UsageException.class, () -> parse("--sizes", "-5")).getMessage());
+        assertEquals("bench-finetune: --methods and --scratch are both empty: nothing to run",
+            assertThrows(UsageException.class, () -> parse("--methods", "", "--scratch", "")).getMessage());
+    }
 
     @Test
     void stratifiedSubsetKeepsEveryLabelAndTheFileOrder() {
