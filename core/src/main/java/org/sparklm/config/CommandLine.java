@@ -2,6 +2,7 @@ package org.sparklm.config;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
@@ -13,11 +14,13 @@ import java.lang.reflect.RecordComponent;
 import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.sparklm.cli.Options;
@@ -289,7 +292,7 @@ public final class CommandLine<T extends Record> {
                     }
                 }
             }
-            return a;
+            return checkDistinct(f, a, where);
         }
         return valueFromText(f, values.get(0), where);
     }
@@ -356,7 +359,7 @@ public final class CommandLine<T extends Record> {
                 }
                 a.add(valueFromJson(f, x, where));
             }
-            return a;
+            return checkDistinct(f, a, where);
         }
         return valueFromJson(f, v, where);
     }
@@ -397,6 +400,20 @@ public final class CommandLine<T extends Record> {
             throw new UsageException(command + ": " + where + " must be a string, got " + v);
         }
         return f.enumerated() ? nf.textNode(enumKey(f, v.asText(), where)) : v;
+    }
+
+    /** A list's elements, if its option is {@link Opt#distinct()}: the first value given twice is an error. */
+    private ArrayNode checkDistinct(Field f, ArrayNode a, String where) {
+        if (f.opt().distinct()) {
+            Set<Object> seen = new HashSet<>();
+            for (JsonNode x : a) {
+                Object k = f.decimal() ? (Object) x.asDouble() : f.integral() ? (Object) x.asLong() : x.asText();
+                if (!seen.add(k)) {
+                    throw new UsageException(command + ": " + where + " lists " + x.asText() + " twice");
+                }
+            }
+        }
+        return a;
     }
 
     private void checkRange(Field f, double x, String raw, String where) {

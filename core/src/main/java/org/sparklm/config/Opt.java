@@ -33,6 +33,12 @@ public @interface Opt {
     /** Largest allowed value of a number. */
     double max() default Double.POSITIVE_INFINITY;
 
+    /**
+     * A list option whose elements must differ: a value given twice is an error (an element would otherwise be run,
+     * written or reported twice, or silently dropped).
+     */
+    boolean distinct() default false;
+
     /** Shown as the default instead of the default record's value (e.g. a sentence), when not empty. */
     String defaultText() default "";
 }

@@ -13,7 +13,8 @@ public record FewShotConfig(
     @Opt(metavar = "FILE", help = "the task: JSON lines {\"context\", \"choices\", \"gold\"} (multiple choice) or"
         + " {\"context\", \"target\"} (generation)", required = true)
     String task,
-    @Opt(metavar = "K,...", help = "numbers of demonstrations to evaluate with, in this order")
+    @Opt(metavar = "K,...", help = "numbers of demonstrations to evaluate with, in this order",
+        distinct = true)
     List<Integer> shots,
     @Opt(metavar = "S", help = "seed of the demonstrations' draw")
     long seed,
@@ -57,10 +58,5 @@ public record FewShotConfig(
                 throw new IllegalArgumentException("--shots: " + k + " is negative");
             }
         }
-    }
-
-    /** The numbers of shots, in the order given (duplicates removed). */
-    public List<Integer> shotList() {
-        return shots.stream().distinct().toList();
     }
 }

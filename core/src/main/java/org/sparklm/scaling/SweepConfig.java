@@ -17,9 +17,11 @@ public record SweepConfig(
         + " report.html", required = true)
     String output,
     @Opt(metavar = "SIZE...", help = "model sizes: LAYERSxD_MODEL[xHEADS] (heads default: d_model / 32, else"
-        + " d_model / 16, else 1; d_ff 4 d_model), or a model config name or file", required = true)
+        + " d_model / 16, else 1; d_ff 4 d_model), or a model config name or file", required = true,
+        distinct = true)
     List<String> sizes,
-    @Opt(metavar = "K...", help = "token budgets, as training tokens per parameter (D = K N)", required = true)
+    @Opt(metavar = "K...", help = "token budgets, as training tokens per parameter (D = K N)", required = true,
+        distinct = true)
     List<Double> tokensPerParam,
     @Opt(metavar = "clm", help = "the pretraining objective (the sweep supports clm)")
     Objective objective,
@@ -84,10 +86,5 @@ public record SweepConfig(
         for (String s : sizes) {
             SweepGrid.checkSize(s);
         }
-    }
-
-    /** The token budgets, each once. */
-    public List<Double> budgets() {
-        return tokensPerParam.stream().distinct().toList();
     }
 }

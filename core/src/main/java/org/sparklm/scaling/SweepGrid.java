@@ -38,8 +38,12 @@ public final class SweepGrid {
         List<Spec> out = new ArrayList<>();
         Map<String, Double> cost = new LinkedHashMap<>();
         for (String s : c.sizes()) {
-            for (double k : c.budgets()) {
+            for (double k : c.tokensPerParam()) {
                 String name = safe(s) + "-tpp" + trim(k);
+                if (cost.containsKey(name)) {
+                    throw new IllegalArgumentException("--sizes: two runs would be named " + name + " ('" + s
+                        + "' and another size share a file name); rename one of the files");
+                }
                 out.add(new Spec(name, s, k));
                 double n;
                 try {

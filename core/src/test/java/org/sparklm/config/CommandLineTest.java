@@ -178,4 +178,43 @@ class CommandLineTest {
         assertTrue(help.contains("--objectives clm|mlm|span|prefix-lm,... ") && help.contains("(default: clm)"),
             help);
     }
+
+    /** Lists whose elements must differ. */
+    record Distinct(
+        @Opt(metavar = "N,...", help = "counts", distinct = true) List<Integer> counts,
+        @Opt(metavar = "X,...", help = "rates", distinct = true) List<Double> rates,
+        @Opt(help = "objectives", distinct = true) List<Objective> objectives,
+        @Opt(metavar = "NAME...", help = "names", distinct = true) List<String> names) {
+        static final Distinct DEFAULTS = new Distinct(List.of(8, 32), List.of(), List.of(), List.of());
+    }
+
+    @Test
+    void aDistinctListRejectsAValueGivenTwiceOthersKeepDuplicates() throws IOException {
+        CommandLine<Distinct> cl = CommandLine.of(Distinct.class, Distinct.DEFAULTS, "distinct", "distinct");
+        Distinct ok = cl.parse(new String[] {"--counts", "1,2", "3", "--rates", "0.5,1", "--objectives", "clm,mlm",
+            "--names", "a", "b"});
+        assertEquals(List.of(1, 2, 3), ok.counts());
+        assertEquals(List.of(0.5, 1.0), ok.rates());
+        assertEquals(List.of(Objective.CLM, Objective.MLM), ok.objectives());
+        assertEquals(List.of("a", "b"), ok.names());
+        assertEquals("distinct: --counts lists 1 twice", message(() -> cl.parse(new String[] {"--counts", "1,2",
+            "1"})));
+        assertEquals("distinct: --counts lists 3 twice", message(() -> cl.parse(new String[] {"--counts", "3,03"})));
+        assertEquals("distinct: --rates lists 0.5 twice", message(() -> cl.parse(new String[] {"--rates",
+            "0.5,5e-1"})));
+        assertEquals("distinct: --objectives lists clm twice", message(() -> cl.parse(new String[] {"--objectives",
+            "clm,CLM"})));
+        assertEquals("distinct: --names lists a twice", message(() -> cl.parse(new String[] {"--names", "a", "b",
+            "a"})));
+        Path f = tmp.resolve("distinct.json");
+        Files.writeString(f, "{\"rates\": [1, 1.0]}");
+        assertEquals("distinct: 'rates' in " + f + " lists 1.0 twice",
+            message(() -> cl.parse(new String[] {"--config", f.toString()})));
+        Files.writeString(f, "{\"counts\": [4, 5, 4]}");
+        assertEquals("distinct: 'counts' in " + f + " lists 4 twice",
+            message(() -> cl.parse(new String[] {"--config", f.toString()})));
+        // without distinct, a list keeps what it is given
+        assertEquals(List.of(4, 4), LISTS.parse(new String[] {"--paths", "a", "--counts", "4,4"}).counts());
+        assertEquals(List.of("a", "a"), LISTS.parse(new String[] {"--paths", "a", "a"}).paths());
+    }
 }

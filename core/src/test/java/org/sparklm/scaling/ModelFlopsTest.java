@@ -83,4 +83,25 @@ class ModelFlopsTest {
         // 1 token per parameter: 78 304 tokens in steps of 16 x 64 = 1024 -> 77 steps (78 848 tokens)
         assertEquals(77, SweepGrid.steps(78_304, 1, 16, 64));
     }
+
+    @Test
+    void everySweepRunHasItsOwnName() {
+        SweepConfig c = SweepConfig.commandLine().parse(new String[] {"--data", "d", "--output", "o", "--sizes",
+            "1x32", "tiny", "--tokens-per-param", "0.5", "1", "20"});
+        List<String> names = SweepGrid.runs(c, 2048).stream().map(SweepGrid.Spec::name).sorted().toList();
+        assertEquals(List.of("1x32-tpp0.5", "1x32-tpp1", "1x32-tpp20", "tiny-tpp0.5", "tiny-tpp1", "tiny-tpp20"),
+            names);
+        // the same size or budget twice is refused when parsed
+        org.sparklm.UsageException e = org.junit.jupiter.api.Assertions.assertThrows(
+            org.sparklm.UsageException.class, () -> SweepConfig.commandLine().parse(new String[] {"--data", "d",
+                "--output", "o", "--sizes", "1x32", "1x32", "--tokens-per-param", "1"}));
+        assertEquals("sweep: --sizes lists 1x32 twice", e.getMessage());
+        // two model files with one file name would share a run directory
+        SweepConfig twoFiles = SweepConfig.commandLine().parse(new String[] {"--data", "d", "--output", "o",
+            "--sizes", "a/m.conf", "b/m.conf", "--tokens-per-param", "1"});
+        IllegalArgumentException x = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+            () -> SweepGrid.runs(twoFiles, 2048));
+        assertEquals("--sizes: two runs would be named m-tpp1 ('b/m.conf' and another size share a file name);"
+            + " rename one of the files", x.getMessage());
+    }
 }

@@ -8,8 +8,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.sparklm.UsageException;
@@ -47,11 +49,13 @@ public final class BenchFinetuneCommand {
         @Opt(metavar = "DIR", help = "where the runs, bench.json and bench.html go (must not exist unless"
             + " --overwrite)", required = true)
         String output,
-        @Opt(metavar = "N,...", help = "numbers of training examples (0: all)", min = 0, max = Integer.MAX_VALUE)
+        @Opt(metavar = "N,...", help = "numbers of training examples (0: all)", min = 0, max = Integer.MAX_VALUE,
+            distinct = true)
         List<Integer> sizes,
-        @Opt(help = "methods fine-tuned from the pretrained model")
+        @Opt(help = "methods fine-tuned from the pretrained model", distinct = true)
         List<FinetuneConfig.Method> methods,
-        @Opt(help = "methods trained from a random initialisation of the same architecture (\"\": none)")
+        @Opt(help = "methods trained from a random initialisation of the same architecture (\"\": none)",
+            distinct = true)
         List<FinetuneConfig.Method> scratch,
         @Opt(metavar = "N", help = "epochs are about this many examples over N", min = 1)
         double exampleEpochs,
@@ -86,6 +90,23 @@ public final class BenchFinetuneCommand {
         }
     }
 
+    /**
+     * The number of examples each of {@code sizes} trains on (0, or more than the file has: all of them), in the
+     * order given. Two sizes that mean the same number would train the same runs twice: that is an error.
+     */
+    static List<Integer> counts(List<Integer> sizes, int lines, String train) {
+        Map<Integer, Integer> counts = new LinkedHashMap<>();
+        for (int n : sizes) {
+            int count = n <= 0 || n > lines ? lines : n;
+            Integer before = counts.putIfAbsent(count, n);
+            if (before != null) {
+                throw new UsageException("bench-finetune: --sizes " + before + " and " + n + " both mean all "
+                    + lines + " examples of " + train + "; give each size once");
+            }
+        }
+        return List.copyOf(counts.keySet());
+    }
+
     static CommandLine<Config> commandLine() {
         return CommandLine.of(Config.class, Config.DEFAULTS, "bench-finetune",
             "Label efficiency: fine-tunes a pretrained model with every method, and the same architecture from"
@@ -102,21 +123,21 @@ public final class BenchFinetuneCommand {
         if (Files.exists(out) && !c.overwrite()) {
             throw new UsageException("bench-finetune: " + out + " already exists (use --overwrite)");
         }
-        Files.createDirectories(out);
         List<String> lines = Files.readAllLines(Path.of(c.train()), StandardCharsets.UTF_8);
+        List<Integer> counts = counts(c.sizes(), lines.size(), c.train());
+        Files.createDirectories(out);
         SparkConf conf = new SparkConf().setAppName("sparklm bench-finetune");
         JobSupport.defaults(conf);
         ObjectNode result = Json.object();
         ArrayNode runs = result.putArray("runs");
         try (JavaSparkContext sc = new JavaSparkContext(conf)) {
-            for (int n : c.sizes()) {
-                int count = n <= 0 || n > lines.size() ? lines.size() : n;
+            for (int count : counts) {
                 Path subset = out.resolve("train-" + count + ".tsv");
                 Files.write(subset, stratified(lines, count), StandardCharsets.UTF_8);
                 double epochs = Math.max(c.minEpochs(), Math.min(c.maxEpochs(), Math.round(c.exampleEpochs() / count)));
                 for (String init : List.of("pretrained", "scratch")) {
                     List<FinetuneConfig.Method> list = init.equals("pretrained") ? c.methods() : c.scratch();
-                    for (String method : list.stream().distinct().map(FinetuneConfig.Method::key).toList()) {
+                    for (String method : list.stream().map(FinetuneConfig.Method::key).toList()) {
                         String name = method + "-" + init + "-" + count;
                         List<String> a = new ArrayList<>(List.of("--checkpoint", c.checkpoint(), "--train",
                             subset.toString(), "--val", c.eval(), "--format", "tsv", "--output",

@@ -41,7 +41,8 @@ public final class BenchOuterCommand {
         @Opt(metavar = "B", help = "windows per worker per step with two workers (the synchronous run uses 2B)",
             min = 1, max = 1 << 16)
         int batch,
-        @Opt(metavar = "H,...", help = "averaging frequencies H to compare, each once", min = 1, max = 1 << 24)
+        @Opt(metavar = "H,...", help = "averaging frequencies H to compare, each once", min = 1, max = 1 << 24,
+            distinct = true)
         List<Integer> hs,
         @Opt(metavar = "NAME|FILE", help = "model config")
         String model,
@@ -61,7 +62,7 @@ public final class BenchOuterCommand {
         boolean keepWorkerState,
         @Opt(help = "Adam's second moment in the two-worker runs (pretrain --second-moment)")
         SecondMoment secondMoment,
-        @Opt(help = "outer optimizers of the two-worker runs, each run at every H")
+        @Opt(help = "outer optimizers of the two-worker runs, each run at every H", distinct = true)
         List<OuterOptimizer.Kind> outers,
         @Opt(metavar = "S", help = "seed of every run")
         long seed,
@@ -81,12 +82,6 @@ public final class BenchOuterCommand {
         public void check() {
             if (hs.isEmpty() || outers.isEmpty()) {
                 throw new IllegalArgumentException("give at least one --hs and one --outers");
-            }
-            if (hs.stream().distinct().count() != hs.size()) {
-                throw new IllegalArgumentException("--hs names an H twice: " + hs);
-            }
-            if (outers.stream().distinct().count() != outers.size()) {
-                throw new IllegalArgumentException("--outers names an outer optimizer twice: " + outers);
             }
         }
     }

@@ -146,7 +146,7 @@ final class ScoreCommands {
         }
         String cmd = "evaluate-fewshot";
         Configuration conf = new Configuration();
-        List<Integer> shots = c.shotList();
+        List<Integer> shots = c.shots();
         List<TaskExample> task = TaskFile.read(conf, c.task(), true, cmd);
         List<TaskExample> pool = c.fewshotFile() == null ? task : TaskFile.read(conf, c.fewshotFile(), false, cmd);
         DemoSampler sampler = new DemoSampler(pool, c.fewshotFile() == null, c.seed());

@@ -40,6 +40,22 @@ class BenchFinetuneCommandTest {
     }
 
     @Test
+    void sizesMeaningTheSameNumberOfExamplesAreRefused() {
+        assertEquals(List.of(100, 300, 500), BenchFinetuneCommand.counts(List.of(100, 300, 0), 500, "t.tsv"));
+        assertEquals(List.of(100, 500), BenchFinetuneCommand.counts(List.of(100, 900), 500, "t.tsv"));
+        assertEquals("bench-finetune: --sizes 0 and 900 both mean all 500 examples of t.tsv; give each size once",
+            assertThrows(UsageException.class,
+                () -> BenchFinetuneCommand.counts(List.of(0, 100, 900), 500, "t.tsv")).getMessage());
+        assertEquals("bench-finetune: --sizes 500 and 0 both mean all 500 examples of t.tsv; give each size once",
+            assertThrows(UsageException.class,
+                () -> BenchFinetuneCommand.counts(List.of(500, 0), 500, "t.tsv")).getMessage());
+        assertEquals("bench-finetune: --sizes lists 100 twice",
+            assertThrows(UsageException.class, () -> parse("--sizes", "100,300,100")).getMessage());
+        assertEquals("bench-finetune: --methods lists lora twice",
+            assertThrows(UsageException.class, () -> parse("--methods", "lora,LORA")).getMessage());
+    }
+
+    @Test
     void stratifiedSubsetKeepsEveryLabelAndTheFileOrder() {
         List<String> lines = new ArrayList<>();
         for (int i = 0; i < 90; i++) {
